@@ -1,0 +1,57 @@
+//! Input and output for the subcommands: `-` means stdin/stdout; files are
+//! written atomically (temporary file in the same directory, fsync, rename,
+//! fsync of the directory) with mode 0600, so a failure never leaves a
+//! partial or world-readable output behind.
+
+use anyhow::{bail, Context, Result};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Reads all of `path` (`-` for stdin), refusing more than `limit` bytes.
+pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    let (reader, name): (Box<dyn Read>, String) = if path == Path::new("-") {
+        (Box::new(std::io::stdin().lock()), "standard input".into())
+    } else {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        (Box::new(file), path.display().to_string())
+    };
+    let mut buf = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.len() > limit {
+        bail!("{name} is larger than the limit of {limit} bytes; send a smaller image or raise --max-size");
+    }
+    Ok(buf)
+}
+
+/// Writes `bytes` to `path` atomically, or to stdout for `-`.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .context("cannot write to standard output")?;
+        return out.flush().context("cannot write to standard output");
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sealcam-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! JPEG (baseline, progressive, lossless, arithmetic; MPO) container editing.
+//!
+//! Kept: SOI; APP0 JFIF (with its thumbnail cut off); APP2 ICC_PROFILE;
+//! APP14 Adobe; DQT, DHT, DAC, DRI, SOFn, DNL, EXP and DHP; every SOS with
+//! its entropy-coded data; the first EOI after the last scan. A minimal EXIF
+//! APP1 holding Orientation alone is written when the original EXIF said 2..=8.
+//!
+//! Dropped: APP1 EXIF and XMP (incl. extended XMP), APP2 MPF and FlashPix,
+//! APP13 IPTC/Photoshop, COM, every other APPn, JFXX thumbnails, and every
+//! byte after the primary image's EOI (MPF images, motion-photo MP4s, vendor
+//! trailers). Stray bytes between segments are an error, not skipped.
+
+use super::exif::{self, EXIF_PREFIX};
+use super::{Category, ImageFormat, Report, SanitizeError};
+
+const F: ImageFormat = ImageFormat::Jpeg;
+
+const SOI: u8 = 0xD8;
+const EOI: u8 = 0xD9;
+const SOS: u8 = 0xDA;
+const APP0: u8 = 0xE0;
+const APP1: u8 = 0xE1;
+const APP2: u8 = 0xE2;
+const APP13: u8 = 0xED;
+const APP14: u8 = 0xEE;
+const COM: u8 = 0xFE;
+
+const JFIF_ID: &[u8] = b"JFIF\0";
+/// JFIF APP0 payload up to and including the thumbnail dimensions.
+const JFIF_HEADER_LEN: usize = 14;
+const ICC_ID: &[u8] = b"ICC_PROFILE\0";
+const ADOBE_ID: &[u8] = b"Adobe";
+const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+const XMP_EXT_ID: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+const MPF_ID: &[u8] = b"MPF\0";
+
+/// A marker segment with a length field: `marker`, and the byte range of the
+/// whole segment (from its 0xFF to the end of its payload).
+#[derive(Clone, Copy)]
+struct Segment {
+    marker: u8,
+    start: usize,
+    end: usize,
+}
+
+impl Segment {
+    fn payload<'a>(&self, input: &'a [u8]) -> &'a [u8] {
+        &input[self.start + 4..self.end]
+    }
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// What to do with one segment.
+enum Action {
+    Keep,
+    /// Keep the JFIF header without its thumbnail.
+    KeepJfifHeader,
+    Drop(Category),
+}
+
+pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, SanitizeError> {
+    // The first pass reads only the header segments, up to the first scan,
+    // to learn the orientation before anything is written.
+    let mut pos = 2;
+    let mut header = Vec::new();
+    let mut seen_frame = false;
+    let first_scan = loop {
+        let (marker, at) = read_marker(input, pos)?;
+        match marker {
+            SOS => {
+                if !seen_frame {
+                    return Err(SanitizeError::corrupt(
+                        F,
+                        "scan before any frame header (SOF)",
+                        at,
+                    ));
+                }
+                break at;
+            }
+            _ => {
+                let seg = read_segment(input, marker, at)?;
+                seen_frame |= is_frame_header(marker);
+                if is_frame_header(marker) {
+                    check_frame_header(input, &seg)?;
+                }
+                header.push(seg);
+                pos = seg.end;
+            }
+        }
+    };
+
+    let orientation = header
+        .iter()
+        .find(|s| s.marker == APP1 && s.payload(input).starts_with(EXIF_PREFIX))
+        .and_then(|s| exif::read_orientation(s.payload(input)));
+
+    // A few bytes of slack for the minimal EXIF; never more than that.
+    let mut out = Vec::with_capacity(input.len() + 64);
+    out.extend_from_slice(&[0xFF, SOI]);
+    let mut exif_written = orientation.is_none();
+    for (i, seg) in header.iter().enumerate() {
+        // The minimal EXIF goes right after SOI, or after JFIF APP0 if that
+        // is the first segment (JFIF requires APP0 to come first).
+        if !exif_written && !(i == 0 && is_jfif(input, seg)) {
+            write_minimal_exif(&mut out, orientation);
+            exif_written = true;
+        }
+        apply(input, seg, classify(input, seg), &mut out, report);
+    }
+    if !exif_written {
+        write_minimal_exif(&mut out, orientation);
+    }
+
+    // Second part: scans and the segments between them, to the first EOI.
+    let mut pos = first_scan;
+    loop {
+        let (marker, at) = read_marker(input, pos)?;
+        match marker {
+            EOI => {
+                out.extend_from_slice(&[0xFF, EOI]);
+                let end = at + 2;
+                if end < input.len() {
+                    report.remove(Category::Trailer, input.len() - end);
+                }
+                return Ok(out);
+            }
+            SOS => {
+                let seg = read_segment(input, marker, at)?;
+                let data_end = entropy_end(input, seg.end)?;
+                out.extend_from_slice(&input[seg.start..data_end]);
+                pos = data_end;
+            }
+            _ => {
+                let seg = read_segment(input, marker, at)?;
+                if is_frame_header(marker) {
+                    check_frame_header(input, &seg)?;
+                }
+                apply(input, &seg, classify(input, &seg), &mut out, report);
+                pos = seg.end;
+            }
+        }
+    }
+}
+
+fn apply(input: &[u8], seg: &Segment, action: Action, out: &mut Vec<u8>, report: &mut Report) {
+    match action {
+        Action::Keep => out.extend_from_slice(&input[seg.start..seg.end]),
+        Action::KeepJfifHeader => {
+            let payload = seg.payload(input);
+            out.extend_from_slice(&[0xFF, APP0, 0, (JFIF_HEADER_LEN + 2) as u8]);
+            out.extend_from_slice(&payload[..JFIF_HEADER_LEN - 2]);
+            out.extend_from_slice(&[0, 0]); // no thumbnail
+            if payload.len() > JFIF_HEADER_LEN {
+                report.remove(Category::Thumbnail, payload.len() - JFIF_HEADER_LEN);
+            }
+        }
+        Action::Drop(category) => report.remove(category, seg.len()),
+    }
+}
+
+fn write_minimal_exif(out: &mut Vec<u8>, orientation: Option<u16>) {
+    if let Some(o) = orientation {
+        let len = 2 + EXIF_PREFIX.len() + exif::MINIMAL_TIFF_LEN;
+        out.extend_from_slice(&[0xFF, APP1]);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+        out.extend_from_slice(EXIF_PREFIX);
+        out.extend_from_slice(&exif::minimal_tiff(o));
+    }
+}
+
+fn is_jfif(input: &[u8], seg: &Segment) -> bool {
+    seg.marker == APP0 && seg.payload(input).starts_with(JFIF_ID)
+}
+
+/// Decides what happens to a segment other than SOS.
+fn classify(input: &[u8], seg: &Segment) -> Action {
+    let p = seg.payload(input);
+    match seg.marker {
+        APP0 if p.starts_with(JFIF_ID) && p.len() >= JFIF_HEADER_LEN => Action::KeepJfifHeader,
+        APP0 if p.starts_with(b"JFXX\0") => Action::Drop(Category::Thumbnail),
+        APP1 if p.starts_with(EXIF_PREFIX) => Action::Drop(Category::Exif),
+        APP1 if p.starts_with(XMP_ID) || p.starts_with(XMP_EXT_ID) => Action::Drop(Category::Xmp),
+        APP2 if p.starts_with(ICC_ID) => Action::Keep,
+        APP2 if p.starts_with(MPF_ID) => Action::Drop(Category::Mpf),
+        APP13 => Action::Drop(Category::Iptc),
+        APP14 if p.starts_with(ADOBE_ID) => Action::Keep,
+        0xE0..=0xEF => Action::Drop(Category::ApplicationSegment),
+        COM => Action::Drop(Category::Comment),
+        _ => Action::Keep, // read_segment admits only the structural markers below
+    }
+}
+
+/// SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+fn is_frame_header(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+fn check_frame_header(input: &[u8], seg: &Segment) -> Result<(), SanitizeError> {
+    let p = seg.payload(input);
+    if p.len() < 6 {
+        return Err(SanitizeError::corrupt(
+            F,
+            "frame header too short",
+            seg.start,
+        ));
+    }
+    let width = u16::from_be_bytes([p[3], p[4]]);
+    let components = p[5] as usize;
+    if width == 0 || components == 0 {
+        return Err(SanitizeError::corrupt(
+            F,
+            "frame header declares zero width or no components",
+            seg.start,
+        ));
+    }
+    if p.len() < 6 + 3 * components {
+        return Err(SanitizeError::corrupt(
+            F,
+            "frame header too short",
+            seg.start,
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the marker at `pos`, skipping 0xFF fill bytes. Returns the marker
+/// code and the offset of the 0xFF that precedes it.
+fn read_marker(input: &[u8], pos: usize) -> Result<(u8, usize), SanitizeError> {
+    let mut at = pos;
+    match input.get(at) {
+        None => {
+            return Err(SanitizeError::truncated(
+                F,
+                "file ends before the end-of-image marker",
+                at,
+            ))
+        }
+        Some(0xFF) => {}
+        Some(_) => {
+            return Err(SanitizeError::corrupt(
+                F,
+                "stray bytes where a marker was expected",
+                at,
+            ))
+        }
+    }
+    while input.get(at + 1) == Some(&0xFF) {
+        at += 1;
+    }
+    match input.get(at + 1) {
+        None => Err(SanitizeError::truncated(F, "file ends inside a marker", at)),
+        Some(&m) => Ok((m, at)),
+    }
+}
+
+/// Reads the length-prefixed segment of `marker` whose 0xFF is at `at`.
+fn read_segment(input: &[u8], marker: u8, at: usize) -> Result<Segment, SanitizeError> {
+    let known = matches!(marker, 0xC0..=0xCF | 0xDA..=0xDF | 0xE0..=0xEF | COM) && marker != 0xC8;
+    if !known {
+        return Err(match marker {
+            SOI => SanitizeError::corrupt(F, "second start-of-image inside the image", at),
+            EOI => SanitizeError::corrupt(F, "end of image before any scan", at),
+            0xD0..=0xD7 => SanitizeError::corrupt(F, "restart marker outside a scan", at),
+            0xC8 | 0xF0..=0xFD => {
+                SanitizeError::unsupported(F, "JPEG extension markers (JPEG-LS or JPEG XT)")
+            }
+            _ => SanitizeError::corrupt(F, "invalid marker code", at),
+        });
+    }
+    let Some(len_bytes) = input.get(at + 2..at + 4) else {
+        return Err(SanitizeError::truncated(
+            F,
+            "file ends inside a segment header",
+            at,
+        ));
+    };
+    let len = u16::from_be_bytes([len_bytes[0], len_bytes[1]]) as usize;
+    if len < 2 {
+        return Err(SanitizeError::corrupt(F, "segment length below 2", at));
+    }
+    let end = at + 2 + len;
+    if end > input.len() {
+        return Err(SanitizeError::truncated(
+            F,
+            "segment runs past the end of the file",
+            at,
+        ));
+    }
+    Ok(Segment {
+        marker,
+        start: at,
+        end,
+    })
+}
+
+/// Finds the end of the entropy-coded data that starts at `start`: the
+/// offset of the 0xFF that begins the next marker (not a stuffed 0xFF00,
+/// not a restart marker RST0..RST7).
+fn entropy_end(input: &[u8], start: usize) -> Result<usize, SanitizeError> {
+    let mut i = start;
+    loop {
+        let Some(rel) = memchr::memchr(0xFF, &input[i..]) else {
+            return Err(SanitizeError::truncated(
+                F,
+                "image data ends without an end-of-image marker",
+                start,
+            ));
+        };
+        let ff = i + rel;
+        match input.get(ff + 1) {
+            None => {
+                return Err(SanitizeError::truncated(
+                    F,
+                    "image data ends without an end-of-image marker",
+                    start,
+                ))
+            }
+            Some(0x00) | Some(0xD0..=0xD7) => i = ff + 2,
+            Some(0xFF) => i = ff + 1, // fill byte; the marker follows
+            Some(_) => return Ok(ff),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! JPEG: walk every marker from SOI to EOI; allow only structural segments,
+//! a thumbnail-free JFIF APP0, ICC_PROFILE APP2, Adobe APP14 and one minimal
+//! EXIF APP1; require EOI to be the last two bytes of the file.
+
+use super::minimal_exif::orientation_only;
+use crate::sanitize::{ImageFormat, VerifyError};
+
+const F: ImageFormat = ImageFormat::Jpeg;
+
+pub(super) fn verify(b: &[u8]) -> Result<Option<u16>, VerifyError> {
+    let bad = |what, at| VerifyError::malformed(F, what, at);
+    let found = |what, at| VerifyError::found(F, what, at);
+    let mut i = 2;
+    let mut scans = 0u32;
+    let mut orientation = None;
+    let mut exif_blocks = 0u32;
+    loop {
+        if b.get(i) != Some(&0xFF) {
+            return Err(bad("expected a marker", i));
+        }
+        while b.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let at = i;
+        let m = *b
+            .get(i + 1)
+            .ok_or_else(|| bad("file ends inside a marker", i))?;
+        if m == 0xD9 {
+            if scans == 0 {
+                return Err(bad("end of image before any scan", at));
+            }
+            if at + 2 != b.len() {
+                return Err(found("bytes after the end of the image", at + 2));
+            }
+            return Ok(orientation);
+        }
+        let len = match b.get(i + 2..i + 4) {
+            Some(l) => u16::from_be_bytes([l[0], l[1]]) as usize,
+            None => return Err(bad("file ends inside a segment", at)),
+        };
+        let end = at + 2 + len;
+        if len < 2 || end > b.len() {
+            return Err(bad("segment length out of bounds", at));
+        }
+        let p = &b[at + 4..end];
+        match m {
+            0xE0 => {
+                // JFIF header only: identifier, version, units, densities, 0x0 thumbnail.
+                if !(p.len() == 14 && p.starts_with(b"JFIF\0") && p[12] == 0 && p[13] == 0) {
+                    return Err(found("an APP0 segment other than a bare JFIF header", at));
+                }
+            }
+            0xE1 => {
+                exif_blocks += 1;
+                let tiff = p.strip_prefix(b"Exif\0\0");
+                match tiff.and_then(orientation_only) {
+                    Some(o) if exif_blocks == 1 => orientation = Some(o),
+                    _ => return Err(found("APP1 data beyond a single Orientation tag", at)),
+                }
+            }
+            0xE2 if p.starts_with(b"ICC_PROFILE\0") => {}
+            0xEE if p.starts_with(b"Adobe") => {}
+            0xE0..=0xEF => return Err(found("an application (APPn) segment", at)),
+            0xFE => return Err(found("a comment (COM) segment", at)),
+            0xDA => {
+                scans += 1;
+                i = skip_entropy(b, end).ok_or_else(|| bad("scan without end", at))?;
+                continue;
+            }
+            0xC0..=0xCF | 0xDB..=0xDF if m != 0xC8 => {}
+            _ => return Err(bad("unexpected marker", at)),
+        }
+        i = end;
+    }
+}
+
+/// Offset of the 0xFF beginning the next marker after entropy-coded data.
+fn skip_entropy(b: &[u8], mut i: usize) -> Option<usize> {
+    while i < b.len() {
+        if b[i] != 0xFF {
+            i += 1 + memchr::memchr(0xFF, &b[i + 1..]).unwrap_or(b.len() - i - 1);
+            continue;
+        }
+        match *b.get(i + 1)? {
+            0x00 | 0xD0..=0xD7 | 0xFF => i += 1,
+            _ => return Some(i),
+        }
+    }
+    None
+}
