@@ -103,7 +103,8 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
     for (i, seg) in header.iter().enumerate() {
         // The minimal EXIF goes right after SOI, or after JFIF APP0 if that
         // is the first segment (JFIF requires APP0 to come first).
-        if !exif_written && !(i == 0 && is_jfif(input, seg)) {
+        let jfif_first = i == 0 && is_jfif(input, seg);
+        if !exif_written && !jfif_first {
             write_minimal_exif(&mut out, orientation);
             exif_written = true;
         }

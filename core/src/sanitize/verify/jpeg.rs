@@ -13,7 +13,6 @@ pub(super) fn verify(b: &[u8]) -> Result<Option<u16>, VerifyError> {
     let mut i = 2;
     let mut scans = 0u32;
     let mut orientation = None;
-    let mut exif_blocks = 0u32;
     loop {
         if b.get(i) != Some(&0xFF) {
             return Err(bad("expected a marker", i));
@@ -44,23 +43,13 @@ pub(super) fn verify(b: &[u8]) -> Result<Option<u16>, VerifyError> {
         }
         let p = &b[at + 4..end];
         match m {
-            0xE0 => {
-                // JFIF header only: identifier, version, units, densities, 0x0 thumbnail.
-                if !(p.len() == 14 && p.starts_with(b"JFIF\0") && p[12] == 0 && p[13] == 0) {
-                    return Err(found("an APP0 segment other than a bare JFIF header", at));
+            0xE0..=0xEF => {
+                if let Some(o) = check_app(m, p, at)? {
+                    if orientation.replace(o).is_some() {
+                        return Err(found("a second EXIF segment", at));
+                    }
                 }
             }
-            0xE1 => {
-                exif_blocks += 1;
-                let tiff = p.strip_prefix(b"Exif\0\0");
-                match tiff.and_then(orientation_only) {
-                    Some(o) if exif_blocks == 1 => orientation = Some(o),
-                    _ => return Err(found("APP1 data beyond a single Orientation tag", at)),
-                }
-            }
-            0xE2 if p.starts_with(b"ICC_PROFILE\0") => {}
-            0xEE if p.starts_with(b"Adobe") => {}
-            0xE0..=0xEF => return Err(found("an application (APPn) segment", at)),
             0xFE => return Err(found("a comment (COM) segment", at)),
             0xDA => {
                 scans += 1;
@@ -71,6 +60,23 @@ pub(super) fn verify(b: &[u8]) -> Result<Option<u16>, VerifyError> {
             _ => return Err(bad("unexpected marker", at)),
         }
         i = end;
+    }
+}
+
+/// Checks one APPn segment; returns the orientation of a minimal EXIF.
+fn check_app(m: u8, p: &[u8], at: usize) -> Result<Option<u16>, VerifyError> {
+    let found = |what| Err(VerifyError::found(F, what, at));
+    match m {
+        // JFIF header only: identifier, version, units, densities, 0x0 thumbnail.
+        0xE0 if p.len() == 14 && p.starts_with(b"JFIF\0") && p[12] == 0 && p[13] == 0 => Ok(None),
+        0xE0 => found("an APP0 segment other than a bare JFIF header"),
+        0xE1 => match p.strip_prefix(b"Exif\0\0").and_then(orientation_only) {
+            Some(o) => Ok(Some(o)),
+            None => found("APP1 data beyond a single Orientation tag"),
+        },
+        0xE2 if p.starts_with(b"ICC_PROFILE\0") => Ok(None),
+        0xEE if p.starts_with(b"Adobe") => Ok(None),
+        _ => found("an application (APPn) segment"),
     }
 }
 
