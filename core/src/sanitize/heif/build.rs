@@ -4,6 +4,7 @@ use super::boxes::{BoxRef, F};
 use super::meta::{Location, Meta};
 use super::DISPLAY_PROPERTIES;
 use crate::sanitize::{Category, Report, SanitizeError};
+use std::collections::HashSet;
 
 /// Where kept `mdat` payloads move: (old body start, old end, new body start).
 #[derive(Default)]
@@ -22,7 +23,7 @@ pub(super) struct NewLocation {
 impl NewLocation {
     /// `loc` with file offsets moved per `layout` (or zeroed when `None`,
     /// for a first pass that only measures the size).
-    pub fn from_input(loc: &Location, layout: Option<&Layout>, _mdats: &[&BoxRef]) -> Self {
+    pub fn from_input(loc: &Location, layout: Option<&Layout>) -> Self {
         let extents = loc
             .extents
             .iter()
@@ -54,6 +55,7 @@ pub(super) struct MetaPlan<'a> {
     meta: &'a Meta,
     primary: u32,
     keep: &'a [u32],
+    kept: HashSet<u32>,
     idat: Option<Vec<u8>>,
     offset_size: u8,
     /// Kept `ipco` children, in original order.
@@ -130,6 +132,7 @@ impl<'a> MetaPlan<'a> {
             meta,
             primary,
             keep,
+            kept: keep.iter().copied().collect(),
             idat,
             offset_size,
             properties,
@@ -227,12 +230,12 @@ impl<'a> MetaPlan<'a> {
             .meta
             .references
             .iter()
-            .filter(|r| self.keep.contains(&r.from) && !matches!(&r.kind, b"thmb" | b"cdsc"))
+            .filter(|r| self.kept.contains(&r.from) && !matches!(&r.kind, b"thmb" | b"cdsc"))
             .map(|r| {
                 let to: Vec<u32> =
                     r.to.iter()
                         .copied()
-                        .filter(|t| self.keep.contains(t))
+                        .filter(|t| self.kept.contains(t))
                         .collect();
                 (&r.kind, r.from, to)
             })

@@ -3,6 +3,7 @@
 
 use super::boxes::{read_boxes, BoxRef, Cursor, F};
 use crate::sanitize::SanitizeError;
+use std::collections::HashMap;
 
 /// An item declared in `iinf`.
 #[derive(Debug)]
@@ -60,23 +61,44 @@ pub(super) struct Meta {
     pub properties: Vec<BoxRef>,
     pub associations: Vec<Association>,
     pub idat: Option<BoxRef>,
+    /// Item ID -> index into `items`, `locations`, `associations` (first wins).
+    item_index: HashMap<u32, usize>,
+    location_index: HashMap<u32, usize>,
+    association_index: HashMap<u32, Vec<usize>>,
 }
 
 impl Meta {
     pub fn item(&self, id: u32) -> Option<&Item> {
-        self.items.iter().find(|i| i.id == id)
+        self.item_index.get(&id).map(|&i| &self.items[i])
+    }
+    /// Declaration order of item `id` in `iinf`.
+    pub fn item_position(&self, id: u32) -> Option<usize> {
+        self.item_index.get(&id).copied()
     }
     pub fn location(&self, id: u32) -> Option<&Location> {
-        self.locations.iter().find(|l| l.item_id == id)
+        self.location_index.get(&id).map(|&i| &self.locations[i])
     }
     pub fn property(&self, index: u16) -> Option<&BoxRef> {
         self.properties.get(usize::from(index).checked_sub(1)?)
     }
     pub fn associations(&self, id: u32) -> impl Iterator<Item = &(bool, u16)> {
-        self.associations
-            .iter()
-            .filter(move |a| a.item_id == id)
-            .flat_map(|a| a.properties.iter())
+        self.association_index
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .flat_map(|&i| self.associations[i].properties.iter())
+    }
+
+    fn build_indexes(&mut self) {
+        for (i, item) in self.items.iter().enumerate() {
+            self.item_index.entry(item.id).or_insert(i);
+        }
+        for (i, loc) in self.locations.iter().enumerate() {
+            self.location_index.entry(loc.item_id).or_insert(i);
+        }
+        for (i, a) in self.associations.iter().enumerate() {
+            self.association_index.entry(a.item_id).or_default().push(i);
+        }
     }
 }
 
@@ -115,6 +137,13 @@ pub(super) fn parse(input: &[u8], meta: &BoxRef) -> Result<Meta, SanitizeError> 
             _ => {}
         }
     }
+    if m.items.len() > MAX_ENTRIES as usize || m.references.len() > MAX_ENTRIES as usize {
+        return Err(SanitizeError::unsupported(
+            F,
+            "more than 100000 items or references",
+        ));
+    }
+    m.build_indexes();
     Ok(m)
 }
 

@@ -25,6 +25,10 @@ use self::boxes::{read_boxes, BoxRef, Cursor, F};
 use self::build::{Layout, NewLocation};
 use self::meta::Meta;
 use crate::sanitize::{Category, Report, SanitizeError};
+use std::collections::{HashMap, HashSet};
+
+/// Grid images from phones have up to a few hundred tiles.
+const MAX_KEPT_ITEMS: usize = 4096;
 
 /// Item types that are (parts of) pictures.
 const IMAGE_ITEM_TYPES: &[&[u8; 4]] = &[
@@ -59,12 +63,22 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
         .ok_or_else(|| SanitizeError::corrupt(F, "no primary item (pitm)", meta_box.start))?;
     let keep = keep_set(input, &meta, primary)?;
 
-    for item in meta.items.iter().filter(|i| !keep.contains(&i.id)) {
+    let kept: HashSet<u32> = keep.iter().copied().collect();
+    let thumbnails: HashSet<u32> = meta
+        .references
+        .iter()
+        .filter(|r| &r.kind == b"thmb")
+        .map(|r| r.from)
+        .collect();
+    for item in meta.items.iter().filter(|i| !kept.contains(&i.id)) {
         let bytes: u64 = meta
             .location(item.id)
             .map(|l| l.extents.iter().map(|e| e.1).sum())
             .unwrap_or(0);
-        report.remove(removed_category(&meta, item), bytes as usize);
+        report.remove(
+            removed_category(item, thumbnails.contains(&item.id)),
+            bytes as usize,
+        );
     }
 
     // Where each kept item's bytes are, by container.
@@ -126,7 +140,7 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
     let new_locations = |layout: Option<&Layout>| -> Vec<NewLocation> {
         keep.iter()
             .filter_map(|&id| meta.location(id))
-            .map(|loc| NewLocation::from_input(loc, layout, &mdats))
+            .map(|loc| NewLocation::from_input(loc, layout))
             .collect()
     };
     let idat = meta
@@ -205,7 +219,21 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
 /// The primary item and everything it needs: `dimg` inputs (grid tiles,
 /// overlay and tone-map inputs), recursively, and alpha auxiliary images.
 fn keep_set(input: &[u8], meta: &Meta, primary: u32) -> Result<Vec<u32>, SanitizeError> {
+    let mut inputs: HashMap<u32, Vec<u32>> = HashMap::new(); // dimg: derived -> inputs
+    let mut alphas: HashMap<u32, Vec<u32>> = HashMap::new(); // auxl: image -> alpha planes
+    for r in &meta.references {
+        match &r.kind {
+            b"dimg" => inputs.entry(r.from).or_default().extend(&r.to),
+            b"auxl" if is_alpha(input, meta, r.from) => {
+                for &to in &r.to {
+                    alphas.entry(to).or_default().push(r.from);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut keep = vec![primary];
+    let mut seen: HashSet<u32> = keep.iter().copied().collect();
     let mut i = 0;
     while let Some(&id) = keep.get(i) {
         i += 1;
@@ -224,25 +252,18 @@ fn keep_set(input: &[u8], meta: &Meta, primary: u32) -> Result<Vec<u32>, Sanitiz
                 "encrypted (protected) image items",
             ));
         }
-        for r in &meta.references {
-            let needed = match &r.kind {
-                b"dimg" if r.from == id => r.to.clone(),
-                b"auxl" if r.to.contains(&id) && is_alpha(input, meta, r.from) => vec![r.from],
-                _ => Vec::new(),
-            };
-            for n in needed {
-                if !keep.contains(&n) {
-                    if keep.len() > 4096 {
-                        return Err(SanitizeError::unsupported(F, "more than 4096 image items"));
-                    }
-                    keep.push(n);
+        let needed = inputs.get(&id).into_iter().chain(alphas.get(&id)).flatten();
+        for &n in needed {
+            if seen.insert(n) {
+                if keep.len() >= MAX_KEPT_ITEMS {
+                    return Err(SanitizeError::unsupported(F, "more than 4096 image items"));
                 }
+                keep.push(n);
             }
         }
     }
     // Keep the original declaration order.
-    let order = |id: &u32| meta.items.iter().position(|i| i.id == *id);
-    keep.sort_by_key(order);
+    keep.sort_by_key(|&id| meta.item_position(id));
     Ok(keep)
 }
 
@@ -260,11 +281,7 @@ fn is_alpha(input: &[u8], meta: &Meta, id: u32) -> bool {
         })
 }
 
-fn removed_category(meta: &Meta, item: &meta::Item) -> Category {
-    let is_thumbnail = meta
-        .references
-        .iter()
-        .any(|r| &r.kind == b"thmb" && r.from == item.id);
+fn removed_category(item: &meta::Item, is_thumbnail: bool) -> Category {
     match &item.kind {
         b"Exif" => Category::Exif,
         b"mime" if item.is_xmp => Category::Xmp,
