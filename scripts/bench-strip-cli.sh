@@ -16,6 +16,8 @@
 #   WARMUP=N    warm-up runs per command (default 3)
 #   INPUT=FILE  input image (default bench-inputs/photo-12mp.jpg)
 #   STRICT=1    exit 1 if a target is missed
+#   DIAG_NOFSYNC=1  add a diagnostic 4th row: sealcam under eatmydata (fsync
+#               made a no-op), to show what the durable write costs
 #   SEALCAM_BENCH_INPUTS  bench input directory (default <repo>/bench-inputs)
 #
 # Needs: hyperfine, jhead, exiftool (apt-get install -y --no-install-recommends
@@ -50,16 +52,30 @@ trap 'rm -rf "$work"' EXIT
 cp "$input" "$work/in.jpg"
 
 # -N: no intermediate shell, so a few-millisecond command is timed as itself.
+cmds=(
+    -n "sealcam strip" --prepare "rm -f $work/sealcam.jpg"
+    "$sealcam strip $work/in.jpg -o $work/sealcam.jpg"
+    -n "jhead -purejpg" --prepare "cp $work/in.jpg $work/jhead.jpg"
+    "jhead -purejpg $work/jhead.jpg"
+    -n "exiftool -all=" --prepare "rm -f $work/exiftool.jpg"
+    "exiftool -all= -o $work/exiftool.jpg $work/in.jpg"
+)
+# Diagnostic only (not one of the compared tools): the same sealcam command
+# with fsync turned into a no-op by eatmydata, to show what the durable
+# write (fsync of the file and of its directory) costs.
+if [[ "${DIAG_NOFSYNC:-0}" == 1 ]]; then
+    command -v eatmydata >/dev/null 2>&1 || die "DIAG_NOFSYNC=1 needs eatmydata (apt-get install eatmydata)"
+    cmds+=(
+        -n "sealcam strip (diagnostic: fsync disabled by eatmydata)"
+        --prepare "rm -f $work/sealcam-nofsync.jpg"
+        "eatmydata $sealcam strip $work/in.jpg -o $work/sealcam-nofsync.jpg"
+    )
+fi
 hyperfine -N --style basic --warmup "$warmup" --runs "$runs" \
     --export-markdown "$results/strip-cli.md" \
     --export-json "$results/strip-cli.json" \
     --export-csv "$results/strip-cli.csv" \
-    -n "sealcam strip" --prepare "rm -f $work/sealcam.jpg" \
-    "$sealcam strip $work/in.jpg -o $work/sealcam.jpg" \
-    -n "jhead -purejpg" --prepare "cp $work/in.jpg $work/jhead.jpg" \
-    "jhead -purejpg $work/jhead.jpg" \
-    -n "exiftool -all=" --prepare "rm -f $work/exiftool.jpg" \
-    "exiftool -all= -o $work/exiftool.jpg $work/in.jpg"
+    "${cmds[@]}"
 
 echo
 echo "input: $input ($(stat -c %s "$input") bytes); outputs:"
