@@ -1,0 +1,369 @@
+//! `sealcam strip`, driven through the real binary.
+//!
+//! The binary belongs to another package, so Cargo does not hand this crate
+//! its path: [`sealcam`] builds it (a no-op when it is up to date) into the
+//! target directory this test runs from, with the same profile. Set
+//! `SEALCAM_BIN` to test a binary built elsewhere.
+//!
+//! The failure cases are a table (CLI tests as data): arguments, expected
+//! exit, a stderr substring, and the promise that OUT is never created.
+
+use sealcam_core::sanitize;
+use sealcam_tests::manifest::{self, Entry};
+use sealcam_tests::{corpus_dir, scanner};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The `sealcam` binary, built on first use.
+fn sealcam() -> Command {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    Command::new(BIN.get_or_init(build_sealcam))
+}
+
+fn build_sealcam() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SEALCAM_BIN") {
+        return PathBuf::from(bin);
+    }
+    // .../target/<profile>/deps/cli_strip-HASH
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target dir");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => "dev",
+    };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/Cargo.toml");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "sealcam", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .expect("cannot run cargo to build the sealcam binary");
+    assert!(status.success(), "building the sealcam binary failed");
+    let bin = profile_dir.join(format!("sealcam{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "no binary at {}", bin.display());
+    bin
+}
+
+/// A corpus file and its manifest row, or `None` (skip) without the corpus.
+fn corpus_image(name: &str) -> Option<(PathBuf, Entry)> {
+    let images = corpus_dir()?.join("images");
+    let entries = manifest::read(&images).unwrap_or_else(|e| panic!("{e}"));
+    let entry = entries
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} not in MANIFEST.tsv"));
+    Some((images.join(name), entry))
+}
+
+fn malformed(name: &str) -> Option<PathBuf> {
+    Some(corpus_dir()?.join("malformed").join(name))
+}
+
+fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start sealcam");
+    if let Some(data) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(data).expect("write stdin");
+    }
+    child.wait_with_output().expect("sealcam did not finish")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Files in `dir`, by name.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The output must be a clean image that the sanitizer's own verifier and
+/// the independent scanner both accept.
+fn assert_clean(what: &str, image: &[u8]) {
+    if let Err(e) = sanitize::verify(image) {
+        panic!("{what}: verify rejects the output: {e}");
+    }
+    let findings = scanner::scan(image);
+    assert!(findings.is_empty(), "{what}: scanner found {findings:?}");
+}
+
+#[test]
+fn strips_a_jpeg_to_a_private_file() {
+    let Some((input, entry)) = corpus_image("et_Apple.jpg") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("clean.jpg");
+    let o = run(sealcam().arg("strip").arg(&input).arg("-o").arg(&out), None);
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "stdout without --report: {}",
+        text(&o.stdout)
+    );
+    let bytes = std::fs::read(&out).expect("OUT written");
+    assert_clean("et_Apple.jpg", &bytes);
+    for s in entry.identifying_strings() {
+        assert!(
+            sealcam_tests::find_bytes(&bytes, s.as_bytes()).is_none(),
+            "{s:?} left in OUT"
+        );
+    }
+    let mode = std::fs::metadata(&out)
+        .expect("stat OUT")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "OUT mode {:o}", mode & 0o777);
+    assert_eq!(
+        listing(dir.path()),
+        ["clean.jpg"],
+        "stray files next to OUT"
+    );
+}
+
+#[test]
+fn report_is_json_with_categories_and_no_values() {
+    let Some((input, entry)) = corpus_image("et_Apple.jpg") else {
+        return;
+    };
+    assert!(
+        entry.has_gps,
+        "et_Apple.jpg should carry GPS per the manifest"
+    );
+    let input_len = std::fs::metadata(&input).expect("stat").len();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("clean.jpg");
+    let o = run(
+        sealcam()
+            .args(["strip", "--report"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out),
+        None,
+    );
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    let report_text = text(&o.stdout);
+    let report: serde_json::Value = serde_json::from_str(&report_text)
+        .unwrap_or_else(|e| panic!("--report is not JSON ({e}): {report_text}"));
+    let out_len = std::fs::metadata(&out).expect("stat OUT").len();
+    assert_eq!(report["format"], "jpeg", "{report}");
+    assert_eq!(report["input_bytes"], input_len, "{report}");
+    assert_eq!(report["output_bytes"], out_len, "{report}");
+    let categories: Vec<&str> = report["removed"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no removed array: {report}"))
+        .iter()
+        .filter_map(|r| r["category"].as_str())
+        .collect();
+    assert!(
+        categories.contains(&"exif"),
+        "GPS file, no exif removal: {report}"
+    );
+    for s in entry.identifying_strings() {
+        assert!(
+            !report_text.contains(s),
+            "report leaks the metadata value {s:?}"
+        );
+    }
+}
+
+#[test]
+fn stdin_to_stdout_with_report_on_stderr() {
+    let Some((input, _)) = corpus_image("mei_Issue_473_Java.webp") else {
+        return;
+    };
+    let data = std::fs::read(&input).expect("read input");
+    let o = run(
+        sealcam().args(["strip", "-", "-o", "-", "--report"]),
+        Some(&data),
+    );
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    assert_clean("stdout", &o.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&o.stderr)
+        .unwrap_or_else(|e| panic!("stderr is not the JSON report ({e}): {}", text(&o.stderr)));
+    assert_eq!(report["format"], "webp");
+    assert_eq!(report["output_bytes"], o.stdout.len() as u64);
+    // The library and the CLI agree byte for byte.
+    let lib = sanitize::sanitize(&data).expect("library sanitizes it");
+    assert_eq!(lib.bytes, o.stdout, "CLI output differs from the library's");
+}
+
+/// What to run and what must happen: a failing `sealcam strip` prints a
+/// clear message, exits non-zero and never creates OUT.
+struct FailCase {
+    name: &'static str,
+    /// Arguments after `strip`; `{IN}` and `{OUT}` are replaced.
+    args: &'static [&'static str],
+    input: Input,
+    /// Expected exit code.
+    exit: i32,
+    /// Substrings stderr must contain (case-insensitive).
+    stderr: &'static [&'static str],
+}
+
+enum Input {
+    Corpus(&'static str),
+    Malformed(&'static str),
+    Text(&'static str),
+    Missing,
+}
+
+const FAIL_CASES: &[FailCase] = &[
+    FailCase {
+        name: "truncated JPEG from the malformed corpus",
+        args: &["{IN}", "-o", "{OUT}"],
+        input: Input::Malformed("vips_truncated.jpg"),
+        exit: 1,
+        stderr: &["error", "truncated JPEG"],
+    },
+    FailCase {
+        name: "JPEG with no frame header",
+        args: &["{IN}", "-o", "{OUT}", "--report"],
+        input: Input::Malformed("jd_missing-sos.jpg"),
+        exit: 1,
+        stderr: &["error", "JPEG"],
+    },
+    FailCase {
+        name: "empty file",
+        args: &["{IN}", "-o", "{OUT}"],
+        input: Input::Malformed("jd_empty.jpg"),
+        exit: 1,
+        stderr: &["empty"],
+    },
+    FailCase {
+        name: "input does not exist",
+        args: &["{IN}", "-o", "{OUT}"],
+        input: Input::Missing,
+        exit: 1,
+        stderr: &["cannot open", "does-not-exist.jpg"],
+    },
+    FailCase {
+        name: "input over --max-size",
+        args: &["{IN}", "-o", "{OUT}", "--max-size", "1000"],
+        input: Input::Corpus("et_Apple.jpg"),
+        exit: 1,
+        stderr: &["limit of 1000 bytes"],
+    },
+    FailCase {
+        name: "a text file",
+        args: &["{IN}", "-o", "{OUT}"],
+        input: Input::Text("patient notes, not a picture\n"),
+        exit: 1,
+        stderr: &["unsupported image format"],
+    },
+    FailCase {
+        name: "no -o",
+        args: &["{IN}"],
+        input: Input::Corpus("et_Apple.jpg"),
+        exit: 2,
+        stderr: &["--output"],
+    },
+];
+
+#[test]
+fn failures_are_clear_and_leave_no_output() {
+    let Some(corpus) = corpus_dir() else { return };
+    let mut problems = Vec::new();
+    for case in FAIL_CASES {
+        let in_dir = tempfile::tempdir().expect("tempdir");
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let input = match case.input {
+            Input::Corpus(name) => corpus.join("images").join(name),
+            Input::Malformed(name) => corpus.join("malformed").join(name),
+            Input::Text(body) => {
+                let p = in_dir.path().join("notes.jpg");
+                std::fs::write(&p, body).expect("write text input");
+                p
+            }
+            Input::Missing => in_dir.path().join("does-not-exist.jpg"),
+        };
+        let out = out_dir.path().join("out.jpg");
+        let args: Vec<std::ffi::OsString> = case
+            .args
+            .iter()
+            .map(|a| match *a {
+                "{IN}" => input.clone().into_os_string(),
+                "{OUT}" => out.clone().into_os_string(),
+                other => other.into(),
+            })
+            .collect();
+        let o = run(sealcam().arg("strip").args(&args), None);
+        let stderr = text(&o.stderr);
+        let mut fail = |what: String| problems.push(format!("{}: {what}", case.name));
+        if o.status.code() != Some(case.exit) {
+            fail(format!(
+                "exit {:?}, expected {}",
+                o.status.code(),
+                case.exit
+            ));
+        }
+        for s in case.stderr {
+            if !stderr.to_lowercase().contains(&s.to_lowercase()) {
+                fail(format!("stderr lacks {s:?}: {stderr}"));
+            }
+        }
+        if !o.stdout.is_empty() {
+            fail(format!("printed to stdout: {}", text(&o.stdout)));
+        }
+        let left = listing(out_dir.path());
+        if !left.is_empty() {
+            fail(format!("left files behind: {left:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn malformed_input_on_stdin_writes_nothing_to_stdout() {
+    let Some(path) = malformed("vips_truncated.jpg") else {
+        return;
+    };
+    let data = std::fs::read(path).expect("read");
+    let o = run(sealcam().args(["strip", "-", "-o", "-"]), Some(&data));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "{} bytes on stdout", o.stdout.len());
+    assert!(
+        text(&o.stderr).contains("truncated JPEG"),
+        "{}",
+        text(&o.stderr)
+    );
+}
