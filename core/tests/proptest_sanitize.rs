@@ -16,26 +16,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// Sanitizer defects these tests found, each with a predicate for the
-/// inputs it affects. Such inputs may fail with `SanitizeError::Verification`
-/// (the writer produced output its own verifier refused: fail-closed, but a
-/// bug); every other input must not. Remove an entry once it is fixed:
-/// `known_failing_entries_still_fail` then reminds you.
-/// A defect: what is wrong, and which inputs it affects.
-type KnownFailure = (&'static str, fn(&[u8]) -> bool);
-
-const KNOWN_FAILING: &[KnownFailure] = &[(
-    "WebP: ANMF frames are copied verbatim, so a frame holding an unknown \
-     (spec-allowed) or malformed sub-chunk makes the verifier reject the \
-     output: Err(Verification) 'please report this as a bug' instead of \
-     stripping the sub-chunk or a clear Corrupt error",
-    is_webp_with_anmf,
-)];
-
-fn is_webp_with_anmf(input: &[u8]) -> bool {
-    input.starts_with(b"RIFF") && input.windows(4).any(|w| w == b"ANMF")
-}
-
 /// Checks the contract of one `sanitize` call.
 fn check(input: &[u8]) -> Result<(), TestCaseError> {
     match sanitize::sanitize(input) {
@@ -53,12 +33,9 @@ fn check(input: &[u8]) -> Result<(), TestCaseError> {
             prop_assert_eq!(report.input_bytes, input.len() as u64);
         }
         Err(SanitizeError::Verification(e)) => {
-            let known = KNOWN_FAILING.iter().any(|(_, affects)| affects(input));
-            prop_assert!(
-                known,
-                "the writer produced output its verifier rejects: {}",
-                e
-            );
+            return Err(TestCaseError::fail(format!(
+                "the writer produced output its verifier rejects: {e}"
+            )));
         }
         Err(e) => prop_assert!(!e.to_string().is_empty(), "empty error message"),
     }
@@ -582,27 +559,19 @@ fn animated_webp_with_unknown_frame_chunk() -> Vec<u8> {
     file
 }
 
-/// The WebP ANMF defect, as a fixed input: sanitizing must succeed with a
-/// verified output (the unknown chunk stripped) or fail with a clear,
-/// non-internal error. Today it fails the internal check: listed in
-/// `KNOWN_FAILING`, so this test passes while the defect is there and
-/// fails, asking for the entry to be removed, once it is fixed.
+/// A spec-valid animated WebP whose frame holds an unknown chunk: the
+/// chunk is dropped from the frame, the frame's image data kept verbatim.
+/// (This once failed the internal check: the writer copied frames whole.)
 #[test]
-fn known_failing_entries_still_fail() {
+fn animated_webp_frame_loses_unknown_chunks_keeps_image() {
     let input = animated_webp_with_unknown_frame_chunk();
-    let listed = KNOWN_FAILING.iter().any(|(_, affects)| affects(&input));
-    let result = sanitize::sanitize(&input);
-    let correct = match &result {
-        Ok(s) => sanitize::verify(&s.bytes).is_ok(),
-        Err(SanitizeError::Verification(_)) => false,
-        Err(_) => true,
-    };
-    match (correct, listed) {
-        (true, true) => {
-            panic!("the WebP ANMF defect is fixed ({result:?}): remove it from KNOWN_FAILING")
-        }
-        (false, false) => panic!("WebP ANMF input mishandled: {result:?}"),
-        (false, true) => eprintln!("KNOWN FAILING (WebP ANMF): {result:?}"),
-        (true, false) => {}
-    }
+    let clean = sanitize::sanitize(&input).expect("animated WebP sanitizes");
+    sanitize::verify(&clean.bytes).expect("output verifies");
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(&input, b"vendor data"));
+    assert!(!contains(&clean.bytes, b"vendor data"), "frame chunk kept");
+    assert!(!contains(&clean.bytes, b"ABCD"), "frame chunk header kept");
+    let vp8l = [0x2F, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11, 0x88];
+    assert!(contains(&clean.bytes, &vp8l), "frame image data lost");
+    assert!(clean.report.removed(sanitize::Category::Unknown).is_some());
 }

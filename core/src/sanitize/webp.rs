@@ -125,9 +125,10 @@ fn extended(
 
     for c in &chunks[1..] {
         match &c.fourcc {
-            b"ICCP" | b"ANIM" | b"ANMF" | b"ALPH" | b"VP8 " | b"VP8L" => {
+            b"ICCP" | b"ANIM" | b"ALPH" | b"VP8 " | b"VP8L" => {
                 out.extend_from_slice(&body[c.start..c.end])
             }
+            b"ANMF" => frame(body, c, out, report)?,
             b"VP8X" => return Err(SanitizeError::corrupt(F, "second VP8X chunk", c.start)),
             other => report.remove(category(other), c.end - c.start),
         }
@@ -140,6 +141,58 @@ fn extended(
         out.extend_from_slice(b"EXIF");
         out.extend_from_slice(&(tiff.len() as u32).to_le_bytes());
         out.extend_from_slice(&tiff); // even length: no pad byte
+    }
+    Ok(())
+}
+
+/// Length of the ANMF frame header (position, size, duration, flags).
+const ANMF_HEADER_LEN: usize = 16;
+
+/// Copies an animation frame with only its image sub-chunks (ALPH, VP8,
+/// VP8L); the format allows unknown chunks inside a frame, which are dropped.
+fn frame(
+    body: &[u8],
+    anmf: &Chunk<'_>,
+    out: &mut Vec<u8>,
+    report: &mut Report,
+) -> Result<(), SanitizeError> {
+    if anmf.data.len() < ANMF_HEADER_LEN {
+        return Err(SanitizeError::corrupt(
+            F,
+            "ANMF chunk too short",
+            anmf.start,
+        ));
+    }
+    let data_start = anmf.start + 8;
+    let data_end = data_start + anmf.data.len();
+    let frame_body = &body[..data_end];
+    let mut kept = Vec::new();
+    let mut pos = data_start + ANMF_HEADER_LEN;
+    while pos < data_end {
+        let sub = read_chunk(frame_body, pos)?;
+        pos = sub.end;
+        match &sub.fourcc {
+            b"ALPH" | b"VP8 " | b"VP8L" => kept.push((sub.start, sub.end)),
+            other => report.remove(category(other), sub.end - sub.start),
+        }
+    }
+    if kept.is_empty() {
+        return Err(SanitizeError::corrupt(
+            F,
+            "animation frame without image data",
+            anmf.start,
+        ));
+    }
+    let size: usize = ANMF_HEADER_LEN + kept.iter().map(|(s, e)| e - s).sum::<usize>();
+    let size_with_pad = size + (size & 1);
+    out.extend_from_slice(b"ANMF");
+    out.extend_from_slice(&(size_with_pad as u32).to_le_bytes());
+    out.extend_from_slice(&anmf.data[..ANMF_HEADER_LEN]);
+    for (s, e) in kept {
+        out.extend_from_slice(&body[s..e]);
+    }
+    if size & 1 == 1 {
+        out.push(0); // a sub-chunk whose pad byte the input omitted
     }
     Ok(())
 }
