@@ -16,8 +16,9 @@
 #   WARMUP=N    warm-up runs per command (default 3)
 #   INPUT=FILE  input image (default bench-inputs/photo-12mp.jpg)
 #   STRICT=1    exit 1 if a target is missed
-#   DIAG_NOFSYNC=1  add a diagnostic 4th row: sealcam under eatmydata (fsync
-#               made a no-op), to show what the durable write costs
+#   DIAG=1      add two diagnostic rows: sealcam with fsync disabled
+#               (libeatmydata) and sealcam writing to stdout, to show what
+#               the durable file write costs
 #   SEALCAM_BENCH_INPUTS  bench input directory (default <repo>/bench-inputs)
 #
 # Needs: hyperfine, jhead, exiftool (apt-get install -y --no-install-recommends
@@ -60,15 +61,21 @@ cmds=(
     -n "exiftool -all=" --prepare "rm -f $work/exiftool.jpg"
     "exiftool -all= -o $work/exiftool.jpg $work/in.jpg"
 )
-# Diagnostic only (not one of the compared tools): the same sealcam command
-# with fsync turned into a no-op by eatmydata, to show what the durable
-# write (fsync of the file and of its directory) costs.
-if [[ "${DIAG_NOFSYNC:-0}" == 1 ]]; then
-    command -v eatmydata >/dev/null 2>&1 || die "DIAG_NOFSYNC=1 needs eatmydata (apt-get install eatmydata)"
+# Diagnostic rows (DIAG=1; not among the compared tools): the same sealcam
+# work without the durable write, to show what it costs. (1) fsync turned
+# into a no-op by libeatmydata (LD_PRELOAD; apt-get install eatmydata);
+# (2) the image written to standard output (hyperfine discards it): no
+# temporary file, no fsync, no rename.
+if [[ "${DIAG:-0}" == 1 ]]; then
+    eatmydata_lib="$(ls /usr/lib/*/libeatmydata.so 2>/dev/null | head -1 || true)"
+    [[ -n "$eatmydata_lib" ]] || die "DIAG=1 needs libeatmydata (apt-get install eatmydata)"
     cmds+=(
-        -n "sealcam strip (diagnostic: fsync disabled by eatmydata)"
+        -n "diagnostic: sealcam strip, fsync disabled (libeatmydata)"
         --prepare "rm -f $work/sealcam-nofsync.jpg"
-        "eatmydata $sealcam strip $work/in.jpg -o $work/sealcam-nofsync.jpg"
+        "env LD_PRELOAD=$eatmydata_lib $sealcam strip $work/in.jpg -o $work/sealcam-nofsync.jpg"
+        -n "diagnostic: sealcam strip -o - (stdout, discarded)"
+        --prepare "true"
+        "$sealcam strip $work/in.jpg -o -"
     )
 fi
 hyperfine -N --style basic --warmup "$warmup" --runs "$runs" \

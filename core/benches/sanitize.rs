@@ -11,10 +11,16 @@
 //! A missing input is skipped with a loud message, never a failure.
 //! Targets: 12 MP <= 1 ms, 48 MP <= 4 ms.
 //!
+//! Besides `sanitize/*` (the figures that count), two groups help read them:
+//! `verify/*` times the independent verifier alone on the sanitized output
+//! (it is part of every `sanitize` call), and `baseline_copy/*` times one
+//! copy of the input into a fresh `Vec`, the floor for any API that returns
+//! an owned copy of the image.
+//!
 //! Run: `cargo bench -p sealcam-core --bench sanitize`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use sealcam_core::sanitize::sanitize;
+use sealcam_core::sanitize::{sanitize, verify};
 use std::path::{Path, PathBuf};
 
 fn repo_root() -> PathBuf {
@@ -86,13 +92,32 @@ fn bench_sanitize(c: &mut Criterion) {
         ),
     ];
 
+    let loaded: Vec<(&str, Vec<u8>)> = inputs
+        .iter()
+        .filter_map(|(name, path, hint)| load(path, hint).map(|bytes| (*name, bytes)))
+        .collect();
+
     let mut group = c.benchmark_group("sanitize");
-    for (name, path, hint) in &inputs {
-        let Some(input) = load(path, hint) else {
-            continue;
-        };
+    for (name, input) in &loaded {
         group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_function(*name, |b| b.iter(|| sanitize(black_box(&input))));
+        group.bench_function(*name, |b| b.iter(|| sanitize(black_box(input))));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("verify");
+    for (name, input) in &loaded {
+        let Ok(clean) = sanitize(input) else {
+            continue; // load() already checked that it sanitizes
+        };
+        group.throughput(Throughput::Bytes(clean.bytes.len() as u64));
+        group.bench_function(*name, |b| b.iter(|| verify(black_box(&clean.bytes))));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("baseline_copy");
+    for (name, input) in &loaded {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(*name, |b| b.iter(|| black_box(input).to_vec()));
     }
     group.finish();
 }
