@@ -3,26 +3,51 @@
 //! fsync of the directory) with mode 0600, so a failure never leaves a
 //! partial or world-readable output behind.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::path::Path;
 
 /// Reads all of `path` (`-` for stdin), refusing more than `limit` bytes.
 pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>> {
-    let (reader, name): (Box<dyn Read>, String) = if path == Path::new("-") {
-        (Box::new(std::io::stdin().lock()), "standard input".into())
-    } else {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        (Box::new(file), path.display().to_string())
+    let too_large = |name: &str| {
+        anyhow::anyhow!(
+            "{name} is larger than the limit of {limit} bytes; send a smaller image or raise --max-size"
+        )
     };
     let mut buf = Vec::new();
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut buf)
-        .with_context(|| format!("cannot read {name}"))?;
+    let name = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        "standard input".to_string()
+    } else {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot read {name}"))?;
+        if meta.is_file() {
+            // A regular file: refuse it before reading if it is too large,
+            // else read it in one pass into an exactly sized buffer.
+            if meta.len() > limit as u64 {
+                return Err(too_large(&name));
+            }
+            buf.reserve_exact(meta.len() as usize);
+            (&file)
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read {name}"))?;
+        } else {
+            // A pipe or device: its length is unknown, so bound the read.
+            file.take(limit as u64 + 1)
+                .read_to_end(&mut buf)
+                .with_context(|| format!("cannot read {name}"))?;
+        }
+        name
+    };
     if buf.len() > limit {
-        bail!("{name} is larger than the limit of {limit} bytes; send a smaller image or raise --max-size");
+        return Err(too_large(&name));
     }
     Ok(buf)
 }

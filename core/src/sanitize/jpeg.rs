@@ -298,29 +298,49 @@ fn read_segment(input: &[u8], marker: u8, at: usize) -> Result<Segment, Sanitize
 
 /// Finds the end of the entropy-coded data that starts at `start`: the
 /// offset of the 0xFF that begins the next marker (not a stuffed 0xFF00,
-/// not a restart marker RST0..RST7).
+/// not a restart marker RST0..RST7, not a fill byte before a marker).
 fn entropy_end(input: &[u8], start: usize) -> Result<usize, SanitizeError> {
+    // Entropy-coded data holds a stuffed FF00 every few hundred bytes, so
+    // searching for 0xFF alone stops far too often. Skip whole blocks in
+    // which no 0xFF is followed by a non-zero byte (a test the compiler
+    // vectorises), and look closely only at the rare blocks that have one.
+    const BLOCK: usize = 64;
     let mut i = start;
-    loop {
-        let Some(rel) = memchr::memchr(0xFF, &input[i..]) else {
-            return Err(SanitizeError::truncated(
-                F,
-                "image data ends without an end-of-image marker",
-                start,
-            ));
-        };
-        let ff = i + rel;
-        match input.get(ff + 1) {
-            None => {
-                return Err(SanitizeError::truncated(
-                    F,
-                    "image data ends without an end-of-image marker",
-                    start,
-                ))
+    while let Some(window) = input.get(i..i + BLOCK + 1) {
+        if block_may_hold_marker(window) {
+            for p in i..i + BLOCK {
+                if is_marker_at(input, p) {
+                    return Ok(p);
+                }
             }
-            Some(0x00) | Some(0xD0..=0xD7) => i = ff + 2,
-            Some(0xFF) => i = ff + 1, // fill byte; the marker follows
-            Some(_) => return Ok(ff),
+        }
+        i += BLOCK;
+    }
+    for p in i..input.len() {
+        if is_marker_at(input, p) {
+            return Ok(p);
         }
     }
+    Err(SanitizeError::truncated(
+        F,
+        "image data ends without an end-of-image marker",
+        start,
+    ))
+}
+
+/// True when some 0xFF among the first 64 bytes of `w` (65 bytes) is
+/// followed by a non-zero byte. Branch-free, so it vectorises.
+fn block_may_hold_marker(w: &[u8]) -> bool {
+    let (bytes, next) = (&w[..64], &w[1..65]);
+    let mut hits = 0u8;
+    for (&b, &n) in bytes.iter().zip(next) {
+        hits |= u8::from(b == 0xFF) & u8::from(n != 0);
+    }
+    hits != 0
+}
+
+/// True when a marker other than RSTn begins at `p`: 0xFF followed by a
+/// byte that is not 0x00 (stuffing), 0xD0..=0xD7 (restart) or 0xFF (fill).
+fn is_marker_at(input: &[u8], p: usize) -> bool {
+    input[p] == 0xFF && !matches!(input.get(p + 1), None | Some(0x00 | 0xD0..=0xD7 | 0xFF))
 }

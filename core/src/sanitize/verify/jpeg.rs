@@ -82,15 +82,31 @@ fn check_app(m: u8, p: &[u8], at: usize) -> Result<Option<u16>, VerifyError> {
 
 /// Offset of the 0xFF beginning the next marker after entropy-coded data.
 fn skip_entropy(b: &[u8], mut i: usize) -> Option<usize> {
-    while i < b.len() {
-        if b[i] != 0xFF {
-            i += 1 + memchr::memchr(0xFF, &b[i + 1..]).unwrap_or(b.len() - i - 1);
+    // 32-byte strides that contain no 0xFF followed by a non-zero byte are
+    // data only (stuffed FF00 at most): count candidates without branching
+    // and step over the stride when there are none.
+    while i + 33 <= b.len() {
+        let (here, after) = (&b[i..i + 32], &b[i + 1..i + 33]);
+        let candidates = here.iter().zip(after).fold(0u8, |acc, (&x, &y)| {
+            acc | (u8::from(x == 0xFF) & u8::from(y != 0x00))
+        });
+        if candidates == 0 {
+            i += 32;
             continue;
         }
-        match *b.get(i + 1)? {
-            0x00 | 0xD0..=0xD7 | 0xFF => i += 1,
-            _ => return Some(i),
+        let stop = i + 32;
+        while i < stop {
+            if b[i] == 0xFF && !matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF) {
+                return Some(i);
+            }
+            i += 1;
         }
+    }
+    while i + 1 < b.len() {
+        if b[i] == 0xFF && !matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF) {
+            return Some(i);
+        }
+        i += 1;
     }
     None
 }
