@@ -344,3 +344,53 @@ fn block_may_hold_marker(w: &[u8]) -> bool {
 fn is_marker_at(input: &[u8], p: usize) -> bool {
     input[p] == 0xFF && !matches!(input.get(p + 1), None | Some(0x00 | 0xD0..=0xD7 | 0xFF))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The obvious byte-by-byte definition the block scan must agree with.
+    fn naive_end(b: &[u8], start: usize) -> Option<usize> {
+        (start..b.len()).find(|&p| is_marker_at(b, p))
+    }
+
+    #[test]
+    fn block_scan_agrees_with_naive_scan_at_every_offset() {
+        for len in [0usize, 1, 2, 63, 64, 65, 66, 127, 128, 129, 200] {
+            for marker_at in 0..len.saturating_sub(1) {
+                for prefix in [&[][..], &[0xFF, 0x00], &[0xFF, 0xD3], &[0xFF, 0xFF]] {
+                    // Filler with stuffed bytes and restart markers.
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|i| match i % 37 {
+                            5 => 0xFF,
+                            6 => 0x00,
+                            20 => 0xFF,
+                            21 => 0xD5,
+                            _ => 0x42,
+                        })
+                        .collect();
+                    b[marker_at] = 0xFF;
+                    b[marker_at + 1] = 0xC4;
+                    if marker_at >= prefix.len() {
+                        b[marker_at - prefix.len()..marker_at].copy_from_slice(prefix);
+                    }
+                    let expected = naive_end(&b, 0);
+                    assert_eq!(
+                        entropy_end(&b, 0).ok(),
+                        expected,
+                        "len {len} at {marker_at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scan_without_marker_is_truncated() {
+        let data = [0x12, 0xFF, 0x00, 0xFF, 0xD0, 0x34, 0xFF];
+        assert!(matches!(
+            entropy_end(&data, 0),
+            Err(SanitizeError::Truncated { .. })
+        ));
+    }
+}

@@ -110,3 +110,33 @@ fn skip_entropy(b: &[u8], mut i: usize) -> Option<usize> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::skip_entropy;
+
+    #[test]
+    fn stride_scan_finds_the_first_marker_at_every_offset() {
+        for len in [2usize, 31, 32, 33, 34, 65, 66, 100] {
+            for at in 0..len - 1 {
+                let mut b: Vec<u8> = (0..len)
+                    .map(|i| {
+                        if i % 11 == 3 {
+                            0xFF
+                        } else if i % 11 == 4 {
+                            0x00
+                        } else {
+                            7
+                        }
+                    })
+                    .collect();
+                b[at] = 0xFF;
+                b[at + 1] = 0xD9;
+                let naive = (0..len - 1)
+                    .find(|&p| b[p] == 0xFF && !matches!(b[p + 1], 0x00 | 0xD0..=0xD7 | 0xFF));
+                assert_eq!(skip_entropy(&b, 0), naive, "len {len} at {at}");
+            }
+        }
+        assert_eq!(skip_entropy(&[0xFF, 0x00, 0xFF, 0xD7, 0xFF], 0), None);
+    }
+}
