@@ -53,6 +53,11 @@ pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>> {
 }
 
 /// Writes `bytes` to `path` atomically, or to stdout for `-`.
+///
+/// A regular file (new or existing) is replaced atomically. A symbolic
+/// link is followed, so the file it points to is replaced, not the link.
+/// A device or FIFO (`/dev/null`, `/dev/stdout`, a named pipe) is written
+/// directly: renaming a file over it would replace the device node.
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
@@ -60,7 +65,28 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
             .context("cannot write to standard output")?;
         return out.flush().context("cannot write to standard output");
     }
-    let dir = match path.parent() {
+    let target = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            anyhow::bail!(
+                "{} is a directory; give a file name for the output",
+                path.display()
+            )
+        }
+        Ok(m) if !m.is_file() => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            return f
+                .write_all(bytes)
+                .with_context(|| format!("cannot write {}", path.display()));
+        }
+        // An existing regular file, possibly behind symlinks: replace the file itself.
+        Ok(_) => std::fs::canonicalize(path)
+            .with_context(|| format!("cannot resolve {}", path.display()))?,
+        Err(_) => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
@@ -72,7 +98,7 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
+    tmp.persist(&target)
         .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
     // Make the rename itself durable.
     if let Ok(d) = std::fs::File::open(dir) {

@@ -367,3 +367,106 @@ fn malformed_input_on_stdin_writes_nothing_to_stdout() {
         text(&o.stderr)
     );
 }
+
+/// `-o` naming a device (as `/dev/null` or `/dev/stdout` would) writes into
+/// it; an atomic rename would replace the device node with a regular file.
+/// A private null device made with mknod in a temp dir stands in for the
+/// real one, so a regression cannot clobber a system device. Skips (loudly)
+/// where mknod is not permitted.
+#[test]
+fn output_to_a_device_writes_through_and_keeps_the_node() {
+    use std::os::unix::fs::FileTypeExt;
+    let Some((input, _)) = corpus_image("et_Apple.jpg") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let null = dir.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("\n!!! SKIPPING device-output test: mknod not permitted here !!!\n");
+        return;
+    }
+    let o = run(
+        sealcam().arg("strip").arg(&input).arg("-o").arg(&null),
+        None,
+    );
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    let kind = std::fs::symlink_metadata(&null)
+        .expect("stat device")
+        .file_type();
+    assert!(
+        kind.is_char_device(),
+        "the device node was replaced: {kind:?}"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["null"],
+        "stray files next to the device"
+    );
+}
+
+/// `-o` naming a symlink replaces the file it points to; the link stays.
+#[test]
+fn output_through_a_symlink_replaces_the_target_file() {
+    let Some((input, _)) = corpus_image("et_Apple.jpg") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = dir.path().join("real.jpg");
+    std::fs::write(&real, b"old contents").expect("write target");
+    let link = dir.path().join("link.jpg");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let o = run(
+        sealcam().arg("strip").arg(&input).arg("-o").arg(&link),
+        None,
+    );
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("stat link")
+            .file_type()
+            .is_symlink(),
+        "the symlink was replaced by a file"
+    );
+    assert_clean(
+        "through a symlink",
+        &std::fs::read(&real).expect("read target"),
+    );
+}
+
+/// `-o` naming a directory is refused with a clear message; nothing is written.
+#[test]
+fn output_to_a_directory_is_refused() {
+    let Some((input, _)) = corpus_image("et_Apple.jpg") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(
+        sealcam().arg("strip").arg(&input).arg("-o").arg(dir.path()),
+        None,
+    );
+    assert!(!o.status.success(), "writing to a directory succeeded");
+    assert!(
+        text(&o.stderr).contains("is a directory"),
+        "stderr: {}",
+        text(&o.stderr)
+    );
+    assert!(
+        listing(dir.path()).is_empty(),
+        "files left: {:?}",
+        listing(dir.path())
+    );
+}
