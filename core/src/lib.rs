@@ -1,10 +1,19 @@
 //! sealcam-core: the Rust core shared by the CLI, the store, the phone bridges
 //! and the web page.
 //!
-//! Today it holds [`sanitize`], the lossless, fail-closed metadata stripper
-//! that every image passes through before it is sealed. See ARCHITECTURE.md
-//! for the map of the workspace.
+//! - [`sanitize`]: the lossless, fail-closed metadata stripper every image
+//!   passes through before it is sealed;
+//! - [`keys`]: recipient identities, signing keys, device certificates and
+//!   the signed recipient directory;
+//! - [`record`]: the clinical record (patient, body site, consent) sealed
+//!   with the image;
+//! - [`envelope`]: seal, open and verify (normative spec: docs/FORMAT.md).
+//!
+//! See ARCHITECTURE.md for the map of the workspace.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod envelope;
+pub mod keys;
+pub mod record;
 pub mod sanitize;

@@ -3,16 +3,15 @@
 use super::SanitizeError;
 
 /// An image container format the sanitizer supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     /// JPEG / JFIF / EXIF JPEG, including MPO (multi-picture) files.
     Jpeg,
     /// PNG (including APNG).
     Png,
     /// WebP (lossy VP8, lossless VP8L, extended VP8X).
-    #[cfg_attr(feature = "serde", serde(rename = "webp"))]
+    #[serde(rename = "webp")]
     WebP,
     /// HEIF family in ISO-BMFF: HEIC, HEIF, AVIF.
     Heif,

@@ -4,9 +4,10 @@
 use super::ImageFormat;
 
 /// A category of removed content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Category {
     /// EXIF blocks (camera make/model/serials, capture time, GPS, MakerNotes,
     /// IFD1 thumbnails). A minimal Orientation-only EXIF may be written back.
@@ -62,8 +63,7 @@ impl Category {
 }
 
 /// One line of the report: a category, how many items of it, how many bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Removal {
     /// What was removed.
     pub category: Category,
@@ -74,8 +74,7 @@ pub struct Removal {
 }
 
 /// What [`super::sanitize`] did to one image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Detected input format (the output has the same format).
     pub format: ImageFormat,

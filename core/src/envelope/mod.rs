@@ -1,0 +1,1 @@
+//! The sealed envelope: seal, open and verify. Specified in docs/FORMAT.md.

@@ -1,0 +1,1 @@
+//! Keys, identities, device certificates and the signed recipient directory.

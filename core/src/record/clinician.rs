@@ -1,0 +1,143 @@
+//! Who took the image: a clinician and their professional registration.
+//! Shared by the clinical record and the device certificate.
+
+use serde::{Deserialize, Serialize};
+
+/// A UK healthcare regulator with which a clinician is registered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RegistrationBody {
+    /// General Medical Council (doctors).
+    #[serde(rename = "GMC")]
+    Gmc,
+    /// Nursing and Midwifery Council.
+    #[serde(rename = "NMC")]
+    Nmc,
+    /// Health and Care Professions Council (incl. clinical photographers).
+    #[serde(rename = "HCPC")]
+    Hcpc,
+    /// General Dental Council.
+    #[serde(rename = "GDC")]
+    Gdc,
+    /// General Pharmaceutical Council.
+    #[serde(rename = "GPhC")]
+    Gphc,
+    /// Any other body, by its usual abbreviation (1 to 32 characters).
+    #[serde(rename = "other")]
+    Other(String),
+}
+
+impl RegistrationBody {
+    /// The body's usual abbreviation (`GMC`, `NMC`, ...).
+    pub fn as_str(&self) -> &str {
+        match self {
+            RegistrationBody::Gmc => "GMC",
+            RegistrationBody::Nmc => "NMC",
+            RegistrationBody::Hcpc => "HCPC",
+            RegistrationBody::Gdc => "GDC",
+            RegistrationBody::Gphc => "GPhC",
+            RegistrationBody::Other(s) => s,
+        }
+    }
+
+    /// Parses an abbreviation, case-insensitively for the known bodies.
+    pub fn parse(s: &str) -> Result<Self, ClinicianError> {
+        let s = s.trim();
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "GMC" => RegistrationBody::Gmc,
+            "NMC" => RegistrationBody::Nmc,
+            "HCPC" => RegistrationBody::Hcpc,
+            "GDC" => RegistrationBody::Gdc,
+            "GPHC" => RegistrationBody::Gphc,
+            _ if (1..=32).contains(&s.chars().count()) && !s.chars().any(char::is_control) => {
+                RegistrationBody::Other(s.to_string())
+            }
+            _ => return Err(ClinicianError::RegistrationBody),
+        })
+    }
+}
+
+impl std::fmt::Display for RegistrationBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A clinician: the person who captured an image or obtained consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clinician {
+    /// Full name as registered (1 to 200 characters).
+    pub name: String,
+    /// The regulator.
+    pub registration_body: RegistrationBody,
+    /// Registration number with that regulator (1 to 32 characters).
+    pub registration_number: String,
+}
+
+impl Clinician {
+    /// Builds a clinician, checking every field.
+    pub fn new(
+        name: &str,
+        registration_body: RegistrationBody,
+        registration_number: &str,
+    ) -> Result<Self, ClinicianError> {
+        let name = name.trim();
+        if !(1..=200).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+            return Err(ClinicianError::Name);
+        }
+        let number = registration_number.trim();
+        if !(1..=32).contains(&number.chars().count())
+            || !number
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ClinicianError::RegistrationNumber);
+        }
+        Ok(Clinician {
+            name: name.to_string(),
+            registration_body,
+            registration_number: number.to_string(),
+        })
+    }
+}
+
+/// Why clinician details were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClinicianError {
+    /// The name is empty, too long or holds control characters.
+    #[error("clinician name must be 1 to 200 characters without control characters")]
+    Name,
+    /// The registration body is empty, too long or holds control characters.
+    #[error("registration body must be GMC, NMC, HCPC, GDC, GPhC or another 1 to 32 character abbreviation")]
+    RegistrationBody,
+    /// The registration number is empty, too long or not alphanumeric.
+    #[error("registration number must be 1 to 32 letters, digits or hyphens")]
+    RegistrationNumber,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bodies_and_checks_fields() {
+        assert_eq!(RegistrationBody::parse("gmc"), Ok(RegistrationBody::Gmc));
+        assert_eq!(RegistrationBody::parse("GPhC"), Ok(RegistrationBody::Gphc));
+        assert_eq!(
+            RegistrationBody::parse("IHCD"),
+            Ok(RegistrationBody::Other("IHCD".into()))
+        );
+        assert!(RegistrationBody::parse("").is_err());
+        let c = Clinician::new(" Dr A Example ", RegistrationBody::Gmc, "1234567").expect("valid");
+        assert_eq!(c.name, "Dr A Example");
+        assert_eq!(
+            Clinician::new("", RegistrationBody::Gmc, "1"),
+            Err(ClinicianError::Name)
+        );
+        assert_eq!(
+            Clinician::new("A", RegistrationBody::Gmc, "12 34"),
+            Err(ClinicianError::RegistrationNumber)
+        );
+        let json = serde_json::to_string(&c).expect("serialize");
+        assert!(json.contains("\"GMC\""), "{json}");
+    }
+}
