@@ -1,7 +1,7 @@
 //! Who took the image: a clinician and their professional registration.
 //! Shared by the clinical record and the device certificate.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A UK healthcare regulator with which a clinician is registered.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,6 +54,15 @@ impl RegistrationBody {
             _ => return Err(ClinicianError::RegistrationBody),
         })
     }
+
+    /// Normalises `Other` through [`RegistrationBody::parse`], which also
+    /// checks its length and characters.
+    fn checked(self) -> Result<Self, ClinicianError> {
+        match self {
+            RegistrationBody::Other(s) => RegistrationBody::parse(&s),
+            known => Ok(known),
+        }
+    }
 }
 
 impl std::fmt::Display for RegistrationBody {
@@ -63,7 +72,10 @@ impl std::fmt::Display for RegistrationBody {
 }
 
 /// A clinician: the person who captured an image or obtained consent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserializing checks every field as [`Clinician::new`] does and refuses
+/// unknown fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Clinician {
     /// Full name as registered (1 to 200 characters).
     pub name: String,
@@ -97,6 +109,43 @@ impl Clinician {
             registration_body,
             registration_number: number.to_string(),
         })
+    }
+
+    /// Checks (and trims) a clinician that may have been built field by
+    /// field, as [`Clinician::new`] would.
+    pub(crate) fn checked(self) -> Result<Self, ClinicianError> {
+        Clinician::new(
+            &self.name,
+            self.registration_body.checked()?,
+            &self.registration_number,
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Clinician {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::wire::deserialize_via_raw::<D, RawClinician, Clinician>(deserializer)
+    }
+}
+
+/// The JSON shape of [`Clinician`], before any field is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClinician {
+    name: String,
+    registration_body: RegistrationBody,
+    registration_number: String,
+}
+
+impl TryFrom<RawClinician> for Clinician {
+    type Error = ClinicianError;
+
+    fn try_from(raw: RawClinician) -> Result<Self, ClinicianError> {
+        Clinician::new(
+            &raw.name,
+            raw.registration_body.checked()?,
+            &raw.registration_number,
+        )
     }
 }
 
@@ -139,5 +188,32 @@ mod tests {
         );
         let json = serde_json::to_string(&c).expect("serialize");
         assert!(json.contains("\"GMC\""), "{json}");
+    }
+
+    #[test]
+    fn deserializing_checks_fields() {
+        let c: Clinician = serde_json::from_str(
+            r#"{"name":" Dr A Example ","registration_body":{"other":"IHCD"},"registration_number":"X1"}"#,
+        )
+        .expect("valid");
+        assert_eq!(c.name, "Dr A Example");
+        assert_eq!(c.registration_body, RegistrationBody::Other("IHCD".into()));
+        for bad in [
+            r#"{"name":"","registration_body":"GMC","registration_number":"1"}"#,
+            r#"{"name":"A","registration_body":"GMC","registration_number":"1 2"}"#,
+            r#"{"name":"A","registration_body":{"other":""},"registration_number":"1"}"#,
+            r#"{"name":"A","registration_body":"GMC","registration_number":"1","x":1}"#,
+        ] {
+            assert!(serde_json::from_str::<Clinician>(bad).is_err(), "{bad}");
+        }
+        let other_known = Clinician {
+            name: "A".into(),
+            registration_body: RegistrationBody::Other("gmc".into()),
+            registration_number: "1".into(),
+        };
+        assert_eq!(
+            other_known.checked().map(|c| c.registration_body),
+            Ok(RegistrationBody::Gmc)
+        );
     }
 }
