@@ -1,1 +1,422 @@
-//! The sealed envelope: seal, open and verify. Specified in docs/FORMAT.md.
+//! The sealed envelope: [`seal`], [`open`], [`verify`] and [`inspect`].
+//! The byte format is specified normatively in docs/FORMAT.md.
+//!
+//! In short: a random 32-byte content key is wrapped to each recipient
+//! with RFC 9180 HPKE; keys derived from it MAC the plaintext routing
+//! header and encrypt the payload (the clinical record and the sanitized
+//! image) with AES-256-GCM in STREAM form; an enrolled device signs the
+//! whole envelope with Ed25519, and the envelope carries the device's
+//! organisation-signed certificate, so anyone holding the organisation's
+//! public key can check provenance offline.
+
+mod error;
+mod header;
+mod key_schedule;
+mod stanza;
+mod stream;
+
+pub use error::{FormatError, OpenError, SealError, VerifyError};
+pub use header::{CHUNK_SIZE, MAGIC, MAX_RECIPIENTS, VERSION};
+pub use stanza::hpke_suite;
+
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::keys::{
+    CertificateError, DeviceCertificate, DeviceId, DeviceSigningKey, OrgPublicKey, Recipient,
+    RecipientId, RecipientIdentity,
+};
+use crate::record::ClinicalRecord;
+use crate::sanitize;
+use header::{Header, MAC_LEN, SIGNATURE_LEN};
+
+/// Domain-separation prefix of the signed message.
+pub const SIGNATURE_CONTEXT: &[u8] = b"sealcam/v1/envelope-signature\0";
+/// Largest record block accepted inside an envelope.
+pub const MAX_RECORD_LEN: usize = 64 * 1024;
+/// How far in the future a creation time may lie before `verify` refuses it.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+
+/// An envelope's random 16-byte identifier. Shown as 32 lower-case hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnvelopeId(pub [u8; 16]);
+
+impl EnvelopeId {
+    /// A fresh random id.
+    pub fn random(rng: &mut impl CryptoRng) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        EnvelopeId(id)
+    }
+}
+
+impl std::fmt::Display for EnvelopeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for EnvelopeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EnvelopeId({self})")
+    }
+}
+
+impl std::str::FromStr for EnvelopeId {
+    type Err = FormatError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = FormatError::Malformed("an envelope id is 32 hexadecimal digits");
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(bad);
+        }
+        let mut id = [0u8; 16];
+        for (i, b) in id.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad.clone())?;
+        }
+        Ok(EnvelopeId(id))
+    }
+}
+
+/// Who signs an envelope.
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    /// An enrolled device: its signing key and its organisation-signed
+    /// certificate. Recipients and the store can check provenance.
+    Device {
+        /// The device's Ed25519 key.
+        key: &'a DeviceSigningKey,
+        /// The certificate binding that key to a clinician.
+        certificate: &'a DeviceCertificate,
+    },
+    /// No signature: confidential and tamper-evident to the recipients, but
+    /// anyone could have made it. The store refuses unsigned envelopes.
+    Unsigned,
+}
+
+/// A sealed envelope.
+pub struct Sealed {
+    /// Its id (also inside the bytes).
+    pub id: EnvelopeId,
+    /// The envelope, ready to store or send.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Sealed {{ id: {}, {} bytes }}",
+            self.id,
+            self.bytes.len()
+        )
+    }
+}
+
+/// Seals a sanitized `image` and its `record` to `recipients`, now.
+pub fn seal(
+    image: &[u8],
+    record: &ClinicalRecord,
+    recipients: &[Recipient],
+    signer: Signer<'_>,
+) -> Result<Sealed, SealError> {
+    let record_json = Zeroizing::new(record.to_json());
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    seal_parts(
+        image,
+        &record_json,
+        recipients,
+        signer,
+        unix_now(),
+        &mut rng,
+    )
+}
+
+/// [`seal`] with the record already serialised, an explicit creation time
+/// and an explicit random source: for test vectors and conformance tests.
+/// Production code should call [`seal`].
+pub fn seal_parts(
+    image: &[u8],
+    record_json: &[u8],
+    recipients: &[Recipient],
+    signer: Signer<'_>,
+    created_at: u64,
+    rng: &mut impl CryptoRng,
+) -> Result<Sealed, SealError> {
+    sanitize::verify(image).map_err(SealError::NotSanitized)?;
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return Err(SealError::Recipients("give between 1 and 64 recipients"));
+    }
+    let ids: std::collections::HashSet<RecipientId> =
+        recipients.iter().map(Recipient::id).collect();
+    if ids.len() != recipients.len() {
+        return Err(SealError::Recipients("the same recipient is given twice"));
+    }
+    if record_json.len() > MAX_RECORD_LEN {
+        return Err(SealError::TooLarge(record_json.len() as u64));
+    }
+    let certificate = match signer {
+        Signer::Device { key, certificate } => {
+            if certificate.device_key() != &key.public() {
+                return Err(SealError::SignerMismatch);
+            }
+            Some(certificate.to_bytes())
+        }
+        Signer::Unsigned => None,
+    };
+    let plaintext_len = 4 + record_json.len() as u64 + image.len() as u64;
+    if plaintext_len > header::MAX_PLAINTEXT_LEN {
+        return Err(SealError::TooLarge(plaintext_len));
+    }
+
+    let id = EnvelopeId::random(rng);
+    let mut content_key = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(content_key.as_mut());
+    let stanzas = recipients
+        .iter()
+        .map(|r| stanza::wrap(&content_key, r, &id, rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| SealError::BadRecipient)?;
+    let keys = key_schedule::derive(&content_key, &id);
+
+    let ct_len = header::ciphertext_len(plaintext_len) as usize;
+    let signature_len = if certificate.is_some() {
+        SIGNATURE_LEN
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(
+        header::FIXED_LEN
+            + stanzas.len() * header::STANZA_LEN
+            + 2
+            + certificate.as_ref().map_or(0, Vec::len)
+            + MAC_LEN
+            + ct_len
+            + signature_len,
+    );
+    header::encode(
+        &id,
+        created_at,
+        plaintext_len,
+        &stanzas,
+        certificate.as_deref(),
+        &mut out,
+    );
+    let mac = key_schedule::header_mac(&keys.header_mac, &out);
+    out.extend_from_slice(&mac);
+    let payload_at = out.len();
+    out.resize(payload_at + ct_len, 0);
+    let record_len = (record_json.len() as u32).to_be_bytes();
+    stream::seal(
+        &keys.payload,
+        &[&record_len, record_json, image],
+        plaintext_len as usize,
+        &mut out[payload_at..],
+    )
+    .map_err(|_| SealError::Encrypt)?;
+    if let Signer::Device { key, .. } = signer {
+        let signature = key.sign(&signature_message(&out));
+        out.extend_from_slice(&signature);
+    }
+    Ok(Sealed { id, bytes: out })
+}
+
+/// What [`open`] returns: the image, its record and who sent it.
+pub struct Opened {
+    /// The envelope's id.
+    pub id: EnvelopeId,
+    /// Creation time claimed by the sender (unix seconds).
+    pub created_at: u64,
+    /// The clinical record.
+    pub record: ClinicalRecord,
+    /// The sanitized image, zeroed when dropped.
+    pub image: Zeroizing<Vec<u8>>,
+    /// Who sealed it.
+    pub sender: Sender,
+}
+
+impl std::fmt::Debug for Opened {
+    // Never prints the image or the record's patient data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("id", &self.id)
+            .field("created_at", &self.created_at)
+            .field("image", &format_args!("<{} bytes>", self.image.len()))
+            .field("sender", &self.sender)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sender of an opened envelope.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    /// Unsigned: provenance unknown.
+    Unsigned,
+    /// Signed by a device; the signature verified against the certificate's key.
+    Device {
+        /// The certificate carried in the envelope.
+        certificate: Box<DeviceCertificate>,
+        /// Whether the certificate chains to the organisation key.
+        status: CertificateStatus,
+    },
+}
+
+/// Result of checking a device certificate against the organisation key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateStatus {
+    /// Signed by the organisation and valid when the envelope was made.
+    Verified,
+    /// No organisation key was given, so it was not checked.
+    NotChecked,
+    /// Rejected, and why.
+    Rejected(CertificateError),
+}
+
+/// Opens `envelope` with `identity`. With `org`, also checks the sender's
+/// certificate against the organisation key (valid at the envelope's
+/// creation time). No plaintext is returned unless every check passed.
+pub fn open(
+    envelope: &[u8],
+    identity: &RecipientIdentity,
+    org: Option<&OrgPublicKey>,
+) -> Result<Opened, OpenError> {
+    let h = header::parse(envelope)?;
+    let me = identity.recipient().id();
+    let stanza = h
+        .stanzas
+        .iter()
+        .find(|s| s.recipient == me)
+        .ok_or(OpenError::NotARecipient)?;
+    let content_key = stanza::unwrap(stanza, identity, &h.id).map_err(|_| OpenError::Decrypt)?;
+    let keys = key_schedule::derive(&content_key, &h.id);
+    if !key_schedule::check_header_mac(&keys.header_mac, &envelope[..h.mac_at], h.mac(envelope)) {
+        return Err(OpenError::Decrypt);
+    }
+    if let Some(cert) = &h.certificate {
+        check_signature(envelope, &h, cert).map_err(|()| OpenError::BadSignature)?;
+    }
+    let mut plaintext = Zeroizing::new(Vec::new());
+    stream::open(
+        &keys.payload,
+        &envelope[h.payload_at..h.payload_end],
+        h.plaintext_len as usize,
+        &mut plaintext,
+    )
+    .map_err(|_| OpenError::Decrypt)?;
+    let (record, image) = split_plaintext(plaintext)?;
+    let sender = match h.certificate {
+        None => Sender::Unsigned,
+        Some(certificate) => {
+            let status = match org {
+                None => CertificateStatus::NotChecked,
+                Some(org) => match certificate.verify(org, h.created_at) {
+                    Ok(()) => CertificateStatus::Verified,
+                    Err(e) => CertificateStatus::Rejected(e),
+                },
+            };
+            Sender::Device {
+                certificate: Box::new(certificate),
+                status,
+            }
+        }
+    };
+    Ok(Opened {
+        id: h.id,
+        created_at: h.created_at,
+        record,
+        image,
+        sender,
+    })
+}
+
+/// Splits the decrypted payload into the record and the image; the image
+/// keeps the payload's buffer (no copy).
+fn split_plaintext(
+    mut p: Zeroizing<Vec<u8>>,
+) -> Result<(ClinicalRecord, Zeroizing<Vec<u8>>), OpenError> {
+    let bad = |what: &str| OpenError::Record(what.to_string());
+    let len = p.get(..4).ok_or_else(|| bad("missing record length"))?;
+    let record_len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    if record_len > MAX_RECORD_LEN || 4 + record_len > p.len() {
+        return Err(bad("record length out of range"));
+    }
+    let record = ClinicalRecord::from_json(&p[4..4 + record_len])
+        .map_err(|e| OpenError::Record(e.to_string()))?;
+    // Zero the record bytes before they are shifted out of the buffer.
+    zeroize::Zeroize::zeroize(&mut p[..4 + record_len]);
+    p.drain(..4 + record_len);
+    Ok((record, p))
+}
+
+/// The plaintext routing header: what the store may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingHeader {
+    /// Envelope id.
+    pub id: EnvelopeId,
+    /// Creation time claimed by the sender (unix seconds).
+    pub created_at: u64,
+    /// Total envelope length in bytes.
+    pub envelope_len: u64,
+    /// Inner plaintext length (record block + image).
+    pub plaintext_len: u64,
+    /// The recipients' key ids, in stanza order.
+    pub recipients: Vec<RecipientId>,
+    /// The signing device, for signed envelopes.
+    pub sender: Option<DeviceId>,
+}
+
+/// Parses the routing header without any key: structure and lengths only.
+/// Nothing here is authenticated; use [`verify`] or [`open`] for that.
+pub fn inspect(envelope: &[u8]) -> Result<RoutingHeader, FormatError> {
+    header::parse(envelope).map(|h| routing(&h, envelope.len()))
+}
+
+/// Checks an envelope without a recipient key, as the store does: its
+/// structure, that it is signed, that the device certificate chains to
+/// `org` and was valid at creation, that the creation time is not in the
+/// future (beyond [`MAX_CLOCK_SKEW_SECS`] after `now`), and the device
+/// signature over the header and ciphertext.
+pub fn verify(envelope: &[u8], org: &OrgPublicKey, now: u64) -> Result<RoutingHeader, VerifyError> {
+    let h = header::parse(envelope)?;
+    let cert = h.certificate.as_ref().ok_or(VerifyError::Unsigned)?;
+    cert.verify(org, h.created_at)
+        .map_err(VerifyError::Certificate)?;
+    if h.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(VerifyError::FromTheFuture);
+    }
+    check_signature(envelope, &h, cert).map_err(|()| VerifyError::BadSignature)?;
+    Ok(routing(&h, envelope.len()))
+}
+
+fn routing(h: &Header, len: usize) -> RoutingHeader {
+    RoutingHeader {
+        id: h.id,
+        created_at: h.created_at,
+        envelope_len: len as u64,
+        plaintext_len: h.plaintext_len,
+        recipients: h.stanzas.iter().map(|s| s.recipient).collect(),
+        sender: h.certificate.as_ref().map(|c| c.device_key().id()),
+    }
+}
+
+/// The message the device signs: context ‖ BLAKE3(everything before the signature).
+fn signature_message(signed_part: &[u8]) -> Vec<u8> {
+    let mut m = SIGNATURE_CONTEXT.to_vec();
+    m.extend_from_slice(blake3::hash(signed_part).as_bytes());
+    m
+}
+
+fn check_signature(envelope: &[u8], h: &Header, cert: &DeviceCertificate) -> Result<(), ()> {
+    let sig = envelope
+        .get(h.payload_end..h.payload_end + SIGNATURE_LEN)
+        .and_then(|s| <[u8; 64]>::try_from(s).ok())
+        .ok_or(())?;
+    cert.device_key()
+        .verify(&signature_message(&envelope[..h.payload_end]), &sig)
+        .map_err(|_| ())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
