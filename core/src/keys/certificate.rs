@@ -3,7 +3,7 @@
 //!
 //! Carried in every signed envelope, so a records workstation can check
 //! who took an image with nothing but the pinned organisation public key.
-//! Layout and signature input: `docs/format-keys.md` §5.
+//! Layout and signature input: `docs/FORMAT.md` §8.5.
 
 use crate::record::{Clinician, RegistrationBody};
 
@@ -134,7 +134,7 @@ impl DeviceCertificate {
         })
     }
 
-    /// The canonical binary encoding (`docs/format-keys.md` §5).
+    /// The canonical binary encoding (`docs/FORMAT.md` §8.5).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.body.len() + 64);
         out.extend_from_slice(&self.body);

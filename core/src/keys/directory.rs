@@ -2,7 +2,7 @@
 //! sealed to. Devices pin the organisation key at enrolment and seal only
 //! to recipients in a directory that verifies under it, so the store that
 //! serves the directory cannot add itself (or anyone) as a recipient.
-//! Layout and signature input: `docs/format-keys.md` §6.
+//! Layout and signature input: `docs/FORMAT.md` §8.6.
 
 use std::collections::HashSet;
 
@@ -154,7 +154,7 @@ pub struct SignedDirectory {
 }
 
 impl SignedDirectory {
-    /// The canonical binary encoding (`docs/format-keys.md` §6).
+    /// The canonical binary encoding (`docs/FORMAT.md` §8.6).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.body.len() + 64);
         out.extend_from_slice(&self.body);

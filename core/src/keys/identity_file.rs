@@ -1,5 +1,5 @@
 //! Key files: one secret key as text, optionally protected by a passphrase
-//! (Argon2id + AES-256-GCM). Grammar and layout: `docs/format-keys.md` §7.
+//! (Argon2id + AES-256-GCM). Grammar and layout: `docs/FORMAT.md` §8.7.
 //!
 //! ```text
 //! # sealcam recipient identity (X25519 secret key): decrypts envelopes sealed to the recipient below. Keep it private.

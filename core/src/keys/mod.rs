@@ -1,6 +1,6 @@
 //! Keys, identities, device certificates and the signed recipient directory.
 //!
-//! Normative byte-level specification: `docs/format-keys.md`.
+//! Normative byte-level specification: `docs/FORMAT.md` §8.
 //!
 //! | type | what | text form |
 //! |---|---|---|

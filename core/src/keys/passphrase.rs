@@ -1,6 +1,6 @@
 //! Passphrase protection of a secret key: Argon2id derives a key from the
 //! passphrase, AES-256-GCM encrypts the 32-byte secret with the key kind's
-//! label as associated data. Layout: `docs/format-keys.md` §7.2.
+//! label as associated data. Layout: `docs/FORMAT.md` §8.7.2.
 
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit};

@@ -1,4 +1,4 @@
-//! The test vectors printed in `docs/format-keys.md` §9, checked here so
+//! The test vectors printed in `docs/FORMAT.md` §8.9, checked here so
 //! the document cannot drift from the code.
 
 use super::*;
