@@ -112,7 +112,12 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
-/// Seals a sanitized `image` and its `record` to `recipients`, now.
+/// Seals a sanitized `image` and its `record` to `recipients`, now, with
+/// fresh randomness from the operating system.
+///
+/// # Panics
+/// If the operating system's random number generator fails (as `hpke`'s
+/// own key generation does): sealing without randomness must not proceed.
 pub fn seal(
     image: &[u8],
     record: &ClinicalRecord,
