@@ -139,3 +139,61 @@ pub fn open(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::header::ciphertext_len;
+
+    fn round_trip(len: usize) {
+        let key = [7u8; 32];
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let (a, b) = data.split_at(len / 3);
+        let mut ct = vec![0u8; ciphertext_len(len as u64) as usize];
+        seal(&key, &[a, b], len, &mut ct).expect("seal");
+        let mut out = Vec::new();
+        open(&key, &ct, len, &mut out).expect("open");
+        assert_eq!(out, data, "len {len}");
+    }
+
+    #[test]
+    fn round_trips_at_chunk_boundaries() {
+        for len in [
+            0,
+            1,
+            CHUNK_SIZE - 1,
+            CHUNK_SIZE,
+            CHUNK_SIZE + 1,
+            2 * CHUNK_SIZE,
+            3 * CHUNK_SIZE + 5,
+        ] {
+            round_trip(len);
+        }
+    }
+
+    #[test]
+    fn any_damage_leaves_no_plaintext_behind() {
+        let key = [9u8; 32];
+        let len = 2 * CHUNK_SIZE + 100;
+        let data = vec![0x42u8; len];
+        let mut ct = vec![0u8; ciphertext_len(len as u64) as usize];
+        seal(&key, &[&data], len, &mut ct).expect("seal");
+        // Damage only the last chunk: the first two decrypt fine, yet
+        // nothing of them may remain in the output.
+        let last = ct.len() - 1;
+        ct[last] ^= 1;
+        let mut out = Vec::new();
+        assert!(open(&key, &ct, len, &mut out).is_err());
+        assert!(out.iter().all(|&b| b == 0), "plaintext left in the buffer");
+        // Swapping the last flag: a non-final chunk presented as final.
+        let mut out = Vec::new();
+        let first_two = 2 * (CHUNK_SIZE + TAG_LEN);
+        assert!(open(&key, &ct[..first_two], 2 * CHUNK_SIZE, &mut out).is_err());
+    }
+
+    #[test]
+    fn parts_shorter_than_declared_fail() {
+        let mut ct = vec![0u8; ciphertext_len(10) as usize];
+        assert!(seal(&[1; 32], &[b"short"], 10, &mut ct).is_err());
+    }
+}
