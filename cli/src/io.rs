@@ -106,3 +106,54 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Writes `bytes` to a new file at `path` (mode 0600, atomically), refusing
+/// to replace an existing file unless `overwrite`; `-` writes to stdout.
+pub fn write_new_output(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    if overwrite || path == Path::new("-") {
+        return write_output(path, bytes);
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        anyhow::bail!(
+            "{} already exists; choose another file name, or give --force to replace it",
+            path.display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sealcam-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // persist_noclobber: fails rather than replace a file created meanwhile.
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} already exists; choose another file name, or give --force to replace it",
+                path.display()
+            )
+        } else {
+            anyhow::Error::new(e.error).context(format!(
+                "cannot move the output into place at {}",
+                path.display()
+            ))
+        }
+    })?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads a small text file (key files, recipient lists), at most `limit` bytes.
+pub fn read_text(path: &Path, limit: usize, what: &str) -> Result<String> {
+    let bytes = read_input(path, limit).with_context(|| format!("cannot read {what}"))?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
+}
