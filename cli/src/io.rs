@@ -151,9 +151,32 @@ pub fn write_new_output(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()
     Ok(())
 }
 
-/// Reads a small text file (key files, recipient lists), at most `limit` bytes.
+/// Reads a small file (key, certificate, record, recipient list) of at
+/// most `limit` bytes; `-` reads stdin. `what` names it in errors.
+pub fn read_small(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let name = path.display();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read the {what} from standard input"))?;
+    } else {
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot open the {what} {name}"))?
+            .take(limit as u64 + 1)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read the {what} {name}"))?;
+    }
+    if buf.len() > limit {
+        anyhow::bail!("the {what} {name} is larger than {limit} bytes: is it the right file?");
+    }
+    Ok(buf)
+}
+
+/// [`read_small`] for UTF-8 text.
 pub fn read_text(path: &Path, limit: usize, what: &str) -> Result<String> {
-    let bytes = read_input(path, limit).with_context(|| format!("cannot read {what}"))?;
-    String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
+    String::from_utf8(read_small(path, limit, what)?)
+        .map_err(|_| anyhow::anyhow!("the {what} {} is not UTF-8 text", path.display()))
 }

@@ -33,8 +33,7 @@ pub fn load_secret<K: SecretKey>(
 
 /// Reads a device certificate file (binary, as `sealcam certify` writes it).
 pub fn load_certificate(path: &Path) -> Result<DeviceCertificate> {
-    let bytes = io::read_input(path, MAX_CERTIFICATE)
-        .with_context(|| format!("cannot read the certificate {}", path.display()))?;
+    let bytes = io::read_small(path, MAX_CERTIFICATE, "device certificate")?;
     DeviceCertificate::from_bytes(&bytes).with_context(|| {
         format!(
             "{} is not a sealcam device certificate; make one with `sealcam certify`",

@@ -218,8 +218,11 @@ impl RecordArgs {
 /// height are kept. A `device_id` must match the signing device, and is
 /// filled in when absent.
 fn from_file(path: &std::path::Path, cx: &Sealing<'_>) -> Result<ClinicalRecord> {
-    let json = io::read_input(path, sealcam_core::record::MAX_JSON_BYTES)
-        .with_context(|| format!("cannot read the record {}", path.display()))?;
+    let json = zeroize::Zeroizing::new(io::read_small(
+        path,
+        sealcam_core::record::MAX_JSON_BYTES,
+        "record",
+    )?);
     let given = ClinicalRecord::from_json(&json)
         .with_context(|| format!("the record {} is not valid", path.display()))?;
     let claimed = *given.image().sha256();

@@ -14,6 +14,7 @@ use sealcam_core::keys::{DeviceSigningKey, Recipient};
 use sealcam_core::record::{DeviceIdHex, MediaType};
 use sealcam_core::sanitize::{self, Options};
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 #[derive(clap::Args)]
 pub struct SealArgs {
@@ -84,7 +85,8 @@ pub fn run(args: SealArgs) -> Result<()> {
         _ => None,
     };
 
-    let input = io::read_input(&args.input, args.max_size)?;
+    // The photo and its sanitized form are patient data: wiped when dropped.
+    let input = Zeroizing::new(io::read_input(&args.input, args.max_size)?);
     let clean = sanitize::sanitize_with(
         &input,
         &Options {
@@ -92,9 +94,11 @@ pub fn run(args: SealArgs) -> Result<()> {
         },
     )
     .with_context(|| format!("cannot strip {}", args.input.display()))?;
+    let media_type = MediaType::from(clean.report.format);
+    let image = Zeroizing::new(clean.bytes);
     let record = args.record.build(&Sealing {
-        media_type: MediaType::from(clean.report.format),
-        image: &clean.bytes,
+        media_type,
+        image: &image,
         input: &input,
         signer: signing.as_ref().map(|(key, cert)| {
             (
@@ -107,8 +111,7 @@ pub fn run(args: SealArgs) -> Result<()> {
         Some((key, certificate)) => Signer::Device { key, certificate },
         None => Signer::Unsigned,
     };
-    let sealed =
-        envelope::seal(&clean.bytes, &record, &recipients, signer).context("cannot seal")?;
+    let sealed = envelope::seal(&image, &record, &recipients, signer).context("cannot seal")?;
     io::write_output(&args.output, &sealed.bytes)?;
     if args.print_id {
         println!("{}", sealed.id);

@@ -1055,3 +1055,123 @@ fn seal_refusals_are_clear_and_leave_no_output() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `-R FILE` (comments and blank lines ignored), signing keys behind a
+/// passphrase (`--passphrase-file`), and a certificate for another device.
+#[test]
+fn recipients_file_and_protected_signing_keys() {
+    let Some(photo) = photo() else { return };
+    let s = Setup::new();
+    let pass_file = s.path("pass.txt");
+    std::fs::write(&pass_file, "admin passphrase\n").expect("write");
+    let mut keys = Vec::new();
+    for kind in ["org", "device"] {
+        let key = s.path(&format!("protected-{kind}.key"));
+        let o = run(
+            sealcam()
+                .args(["keygen", "--passphrase", "--kind", kind, "-o"])
+                .arg(&key)
+                .arg("--passphrase-file")
+                .arg(&pass_file)
+                .env_remove("SEALCAM_PASSPHRASE"),
+            None,
+        );
+        ok(&o, "keygen --passphrase");
+        keys.push((key, text(&o.stdout).trim().to_string()));
+    }
+    let [(org_key, org_pub), (device_key, device_pub)] = &keys[..] else {
+        unreachable!()
+    };
+    let pub_file = s.path("device.pub");
+    std::fs::write(&pub_file, format!("# the PC in clinic 3\n{device_pub}\n")).expect("write");
+    let cert = s.path("protected.cert");
+    let o = run(
+        sealcam()
+            .arg("certify")
+            .arg("--org-key")
+            .arg(org_key)
+            .arg("--device")
+            .arg(&pub_file)
+            .args(["--name", CLINICIAN, "--registration-body", "hcpc"])
+            .args(["--registration-number", "PH12345", "--valid-days", "1"])
+            .arg("-o")
+            .arg(&cert)
+            .env("SEALCAM_PASSPHRASE", "admin passphrase"),
+        None,
+    );
+    ok(&o, "certify with a protected org key");
+
+    let list = s.path("recipients.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# records team\n{}\n\n  # dermatology\n{}\n",
+            s.recipients[0].1, s.recipients[1].1
+        ),
+    )
+    .expect("write");
+    let env = s.path("r.sealcam");
+    let o = run(
+        sealcam()
+            .arg("seal")
+            .arg(&photo)
+            .arg("-R")
+            .arg(&list)
+            .args(record_flags())
+            .arg("--sign-key")
+            .arg(device_key)
+            .arg("--certificate")
+            .arg(&cert)
+            .arg("--passphrase-file")
+            .arg(&pass_file)
+            .arg("-o")
+            .arg(&env),
+        None,
+    );
+    ok(&o, "seal -R with a protected device key");
+    for (key, _) in &s.recipients {
+        let out = s.path("x.jpg");
+        let o = run(
+            sealcam()
+                .arg("open")
+                .arg(&env)
+                .arg("-i")
+                .arg(key)
+                .arg("-o")
+                .arg(&out)
+                .args(["--org", org_pub]),
+            None,
+        );
+        ok(&o, "open");
+        assert!(
+            text(&o.stderr).contains(&format!("signed by {CLINICIAN} (HCPC PH12345), device")),
+            "{}",
+            text(&o.stderr)
+        );
+        assert!(text(&o.stderr).contains("certificate verified"));
+    }
+
+    // The certificate of one device with the key of another: refused.
+    let out = s.path("mismatch.sealcam");
+    let o = run(
+        sealcam()
+            .arg("seal")
+            .arg(&photo)
+            .args(["-r", &s.recipients[0].1])
+            .args(record_flags())
+            .arg("--sign-key")
+            .arg(&s.device_key)
+            .arg("--certificate")
+            .arg(&cert)
+            .arg("-o")
+            .arg(&out),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("certificate is for another device"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.exists());
+}
