@@ -31,10 +31,12 @@ pub struct OpenArgs {
     record_out: Option<PathBuf>,
     /// The organisation's public key (`sealcamorg1…`, or a file holding it):
     /// check the sender's device certificate against it. A certificate it
-    /// rejects makes `open` fail unless --allow-unverified.
+    /// rejects, or an unsigned envelope, makes `open` fail unless
+    /// --allow-unverified.
     #[arg(long, value_name = "ORGPUB")]
     org: Option<String>,
-    /// With --org: write the image even if the sender's certificate is rejected.
+    /// With --org: write the image even if the sender's certificate is
+    /// rejected or the envelope is unsigned.
     #[arg(long, requires = "org")]
     allow_unverified: bool,
     /// Refuse envelopes larger than this many bytes.
@@ -62,7 +64,10 @@ pub fn run(args: OpenArgs) -> Result<()> {
         "the image does not match its record: do not file it; ask the sender to send it again",
     )?;
 
-    let (line, refused) = describe(&opened.sender);
+    let (line, rejected) = describe(&opened.sender);
+    // With --org the user asked for the sender to be checked: an unsigned
+    // envelope cannot be, so it is refused like a rejected certificate.
+    let refused = rejected || (org.is_some() && matches!(opened.sender, Sender::Unsigned));
     if refused && !args.allow_unverified {
         anyhow::bail!(
             "{line}; the image was not written. The sender cannot be trusted: ask the sender's \

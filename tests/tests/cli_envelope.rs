@@ -570,6 +570,37 @@ fn unsigned_seal_opens_as_unsigned() {
         text(&o.stderr)
     );
     assert!(out.is_file());
+
+    // With --org, an unsigned envelope cannot be checked: refused, unless
+    // --allow-unverified.
+    let out2 = s.path("b.jpg");
+    let o = run(
+        sealcam()
+            .arg("open")
+            .arg(&env)
+            .arg("-i")
+            .arg(&s.recipients[0].0)
+            .arg("-o")
+            .arg(&out2)
+            .args(["--org", &s.org_pub]),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("UNSIGNED"), "{}", text(&o.stderr));
+    assert!(!out2.exists(), "unsigned image written despite --org");
+    let o = run(
+        sealcam()
+            .arg("open")
+            .arg(&env)
+            .arg("-i")
+            .arg(&s.recipients[0].0)
+            .arg("-o")
+            .arg(&out2)
+            .args(["--org", &s.org_pub, "--allow-unverified"]),
+        None,
+    );
+    ok(&o, "open unsigned --org --allow-unverified");
+    assert!(out2.is_file());
 }
 
 #[test]
@@ -747,7 +778,7 @@ fn open_refusals_leave_no_output() {
             flipped_path,
             me.clone(),
             vec![],
-            &["cannot open"],
+            &["cannot open", "altered"],
         ),
         ("truncated", cut_path, me.clone(), vec![], &["truncated"]),
         (
