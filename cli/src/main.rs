@@ -42,7 +42,30 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if may_hold_patient_data(&e) => {
+            let arg = e
+                .get(clap::error::ContextKind::InvalidArg)
+                .map(ToString::to_string);
+            match arg {
+                // An unknown flag (`--nsh`) is safe to show; a stray value is not.
+                Some(a) if e.kind() == clap::error::ErrorKind::UnknownArgument && is_flag(&a) => {
+                    eprintln!("sealcam: error: unknown flag {a}; see `sealcam seal --help`")
+                }
+                Some(a) if e.kind() != clap::error::ErrorKind::UnknownArgument => eprintln!(
+                    "sealcam: error: the value for {a} is not accepted (not shown: it may be \
+                     patient data); see `sealcam seal --help`"
+                ),
+                _ => eprintln!(
+                    "sealcam: error: unexpected argument (not shown: it may be patient data). \
+                     Put values that contain spaces in quotes; see `sealcam seal --help`"
+                ),
+            }
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Strip(args) => strip::run(args),
         Command::Keygen(args) => keygen::run(args),
@@ -58,6 +81,32 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// True for a usage error of `sealcam seal` that would quote a value from
+/// the command line: the record flags carry patient data, and a value
+/// split by missing quotes shows up as an unexpected argument.
+fn may_hold_patient_data(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    let seal = std::env::args_os().nth(1).is_some_and(|a| a == "seal");
+    seal && matches!(
+        e.kind(),
+        ErrorKind::UnknownArgument
+            | ErrorKind::InvalidValue
+            | ErrorKind::ValueValidation
+            | ErrorKind::InvalidUtf8
+            | ErrorKind::NoEquals
+            | ErrorKind::TooManyValues
+            | ErrorKind::WrongNumberOfValues
+            | ErrorKind::InvalidSubcommand
+    )
+}
+
+/// `--word-word`: a flag name, not a value.
+fn is_flag(a: &str) -> bool {
+    a.strip_prefix("--").is_some_and(|f| {
+        !f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+    })
 }
 
 /// Seconds since the Unix epoch.

@@ -1020,6 +1020,21 @@ const SEAL_FAILS: &[(&str, &[&str], i32, &[&str])] = &[
         &["notes"],
     ),
     (
+        "a name split by missing quotes is not echoed",
+        &[
+            "-r",
+            "{R}",
+            "-o",
+            "{OUT}",
+            "--unsigned",
+            "{CLINICIAN}",
+            "{RECORD}",
+            "Alex Example-Testpatient",
+        ],
+        2,
+        &["not shown", "quotes"],
+    ),
+    (
         "--sign-key without --certificate",
         &[
             "-r",
