@@ -9,9 +9,9 @@ use std::path::Path;
 use std::str::FromStr;
 use zeroize::Zeroizing;
 
-/// Key files are at most this long (docs/format-keys.md §7.1).
+/// Key files are at most this long (docs/FORMAT.md §8.7.1).
 const MAX_KEY_FILE: usize = 16 * 1024;
-/// A device certificate is at most this long (docs/format-keys.md §5).
+/// A device certificate is at most this long (docs/FORMAT.md §8.5).
 const MAX_CERTIFICATE: usize = 1094;
 
 /// Reads a secret key of kind `K` from the key file at `path`, asking for
