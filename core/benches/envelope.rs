@@ -1,0 +1,525 @@
+//! Criterion benchmark of sealing and opening envelopes
+//! (`sealcam_core::envelope::{seal, open}`), see docs/BENCHMARKS.md, "Envelope".
+//!
+//! Inputs: `bench-inputs/photo-12mp.jpg` (made by `scripts/gen-bench-inputs.sh`;
+//! `SEALCAM_BENCH_INPUTS` overrides the directory) and, when present, one
+//! real phone photo from the shared corpus (`../shared/corpus` beside the
+//! repository, or `SEALCAM_CORPUS`). A missing input is skipped with a loud
+//! message, never a failure.
+//!
+//! Groups (all with a device signer, i.e. a signed envelope, and the
+//! organisation key checked on open):
+//!
+//! - `seal/12mp_1_recipient`: `sanitize(raw photo)` + `envelope::seal` to one
+//!   recipient. This is the issue's "seal" (sanitize + encrypt), target
+//!   <= 3 ms. The record is built once, outside the loop, for the sanitized
+//!   image (its SHA-256 is therefore not in this figure, see the next two).
+//! - `seal/12mp_N_recipients`, N = 2, 4, 8, 16: the same to N recipients;
+//!   with N = 1 above they give the per-extra-recipient slope (target
+//!   <= 100 us), which the bench prints as a least-squares fit.
+//! - `record/sha256_12mp`: `ImageInfo::for_image` on the sanitized image,
+//!   the SHA-256 the record must carry.
+//! - `pipeline/12mp`: sanitize + SHA-256/record + seal, the honest total
+//!   cost of turning a raw photo into an envelope in process.
+//! - `seal_only/12mp`: `envelope::seal` of an already sanitized image (it
+//!   still re-verifies the image, as `seal` always does).
+//! - `open/12mp`: `envelope::open` of the signed 12 MP envelope, target <= 3 ms,
+//!   including dropping the result (which zeroes the returned image).
+//! - `open_no_drop/12mp`: the same with the drop outside the timing
+//!   (criterion's `iter_with_large_drop`), to show what the zeroing costs.
+//! - `recipients/tiny_N`: seal of a 309-byte JPEG to N = 1..16 recipients,
+//!   the per-recipient cost without 5 MB of payload noise around it.
+//! - `component/*`: the primitives seal and open are made of, on the same
+//!   bytes, to read the totals: AES-256-GCM over 64 KiB chunks, BLAKE3
+//!   (the signed digest), the sanitizer's verifier and one copy.
+//! - `*/corpus_samsung_s7_edge`: seal, pipeline and open of a real photo.
+//!
+//! The heavy groups use criterion's flat sampling (equal iteration counts
+//! per sample), so a short `--measurement-time` stays short. Each iteration
+//! includes dropping its result (for `open`, zeroing the returned image).
+//!
+//! Run: `cargo bench -p sealcam-core --bench envelope`
+
+use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use sealcam_core::envelope::{self, Signer, CHUNK_SIZE};
+use sealcam_core::keys::{
+    DeviceCertificate, DeviceSigningKey, OrgSigningKey, Recipient, RecipientIdentity,
+};
+use sealcam_core::record::{
+    BodySite, Capture, ClinicalRecord, Clinician, Consent, ConsentGiver, ConsentMethod,
+    ConsentScopes, ImageInfo, Laterality, MediaType, NhsNumber, Patient, PatientName,
+    RegistrationBody, Source,
+};
+use sealcam_core::sanitize::{sanitize, verify};
+use std::path::{Path, PathBuf};
+
+const RECIPIENT_COUNTS: [usize; 5] = [1, 2, 4, 8, 16];
+
+// --- fixtures (the few lines of core/tests/common needed here) -------------
+
+/// Fixed key material for `label` (benchmarks only).
+fn seed32(label: &str) -> [u8; 32] {
+    blake3::derive_key("sealcam bench keys", label.as_bytes())
+}
+
+fn identity(n: usize) -> RecipientIdentity {
+    RecipientIdentity::from_secret_bytes(seed32(&format!("recipient {n}")))
+}
+
+fn clinician() -> Clinician {
+    Clinician::new("Dr Sam Fictional", RegistrationBody::Gmc, "9999999").expect("clinician")
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A fictional patient's record for `image` (a JPEG): computes its SHA-256.
+fn record_for(image: &[u8]) -> ClinicalRecord {
+    let at = time::OffsetDateTime::from_unix_timestamp(now() as i64).expect("time");
+    let patient = Patient::new(
+        Some(NhsNumber::parse("943 476 5919").expect("nhs")),
+        None,
+        Some(PatientName::parse("Alex Example-Testpatient").expect("name")),
+        Some(time::macros::date!(1970 - 01 - 31)),
+    )
+    .expect("patient");
+    let site = BodySite::new(
+        "Left index finger, dorsal",
+        None,
+        Some(Laterality::Left),
+        None,
+    )
+    .expect("site");
+    let consent = Consent::new(
+        ConsentScopes::parse("care").expect("scopes"),
+        ConsentMethod::Verbal,
+        ConsentGiver::Patient,
+        clinician(),
+        at,
+        None,
+        None,
+    )
+    .expect("consent");
+    let capture = Capture {
+        captured_at: at,
+        clinician: clinician(),
+        device_id: None,
+    };
+    let image = ImageInfo::for_image(MediaType::Jpeg, image, None, None).expect("image info");
+    ClinicalRecord::new(
+        patient,
+        site,
+        capture,
+        consent,
+        Source::DeviceCapture,
+        image,
+    )
+    .expect("record")
+}
+
+/// 309-byte baseline JPEG, 16×16, no metadata (core/tests/common).
+const TINY_JPEG_HEX: &str = concat!(
+    "ffd8ffe000104a46494600010100000100010000ffdb0043000d090a0b0a080d0b0a0b0e0e0d0f13201513121213271c",
+    "1e17202e2931302e292d2c333a4a3e333646372c2d405741464c4e525352323e5a615a50604a51524fffdb0043010e0e",
+    "0e131113261515264f352d354f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f",
+    "4f4f4f4f4f4f4f4f4f4f4f4f4f4fffc00011080010001003011100021101031101ffc400160001010100000000000000",
+    "000000000000000506ffc400161000030000000000000000000000000000001562ffc400170101010101000000000000",
+    "00000000000000040305ffc400161101010100000000000000000000000000001213ffda000c03010002110311003f00",
+    "94ba4b756102e91a90d62e939daac81748d487ffd9",
+);
+
+fn tiny_jpeg() -> Vec<u8> {
+    (0..TINY_JPEG_HEX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&TINY_JPEG_HEX[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Everything a signed seal and a checked open need.
+struct Keys {
+    org: OrgSigningKey,
+    device: DeviceSigningKey,
+    certificate: DeviceCertificate,
+    identities: Vec<RecipientIdentity>,
+    recipients: Vec<Recipient>,
+}
+
+impl Keys {
+    fn new() -> Self {
+        let org = OrgSigningKey::from_secret_bytes(seed32("organisation"));
+        let device = DeviceSigningKey::from_secret_bytes(seed32("device"));
+        let t = now();
+        let certificate = DeviceCertificate::issue(
+            &org,
+            &device.public(),
+            &clinician(),
+            t - 180 * 86_400,
+            t + 180 * 86_400,
+        );
+        let max = RECIPIENT_COUNTS[RECIPIENT_COUNTS.len() - 1];
+        let identities: Vec<_> = (0..max).map(identity).collect();
+        let recipients = identities
+            .iter()
+            .map(RecipientIdentity::recipient)
+            .collect();
+        Keys {
+            org,
+            device,
+            certificate,
+            identities,
+            recipients,
+        }
+    }
+
+    fn signer(&self) -> Signer<'_> {
+        Signer::Device {
+            key: &self.device,
+            certificate: &self.certificate,
+        }
+    }
+}
+
+// --- inputs ----------------------------------------------------------------
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+fn bench_inputs_dir() -> PathBuf {
+    std::env::var_os("SEALCAM_BENCH_INPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("bench-inputs"))
+}
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("SEALCAM_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/corpus"))
+}
+
+fn loud(lines: &[String]) {
+    let bar = "!".repeat(78);
+    eprintln!("\n{bar}");
+    for l in lines {
+        eprintln!("!! {l}");
+    }
+    eprintln!("{bar}\n");
+}
+
+/// One input photo: raw bytes, sanitized bytes, its record, and a signed
+/// envelope of it to recipient 0.
+struct Photo {
+    name: &'static str,
+    raw: Vec<u8>,
+    clean: Vec<u8>,
+    record: ClinicalRecord,
+    sealed: Vec<u8>,
+}
+
+fn load(name: &'static str, path: &Path, hint: &str, keys: &Keys) -> Option<Photo> {
+    let raw = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            loud(&[
+                format!("SKIPPED: cannot read {} ({e})", path.display()),
+                hint.to_string(),
+            ]);
+            return None;
+        }
+    };
+    let clean = match sanitize(&raw) {
+        Ok(s) => s.bytes,
+        Err(e) => panic!("benchmark input {} does not sanitize: {e}", path.display()),
+    };
+    let record = record_for(&clean);
+    let sealed = envelope::seal(&clean, &record, &keys.recipients[..1], keys.signer())
+        .expect("seal")
+        .bytes;
+    // Check once that it opens, with the organisation key, to the same image.
+    let opened =
+        envelope::open(&sealed, &keys.identities[0], Some(&keys.org.public())).expect("open");
+    assert_eq!(&opened.image[..], &clean[..], "round trip");
+    assert!(matches!(
+        opened.sender,
+        envelope::Sender::Device {
+            status: envelope::CertificateStatus::Verified,
+            ..
+        }
+    ));
+    Some(Photo {
+        name,
+        raw,
+        clean,
+        record,
+        sealed,
+    })
+}
+
+/// What `seal/*` times: sanitize the raw photo, then seal it.
+fn sanitize_and_seal(raw: &[u8], record: &ClinicalRecord, to: &[Recipient], s: Signer) -> usize {
+    let clean = sanitize(raw).expect("sanitize");
+    let sealed = envelope::seal(&clean.bytes, record, to, s).expect("seal");
+    sealed.bytes.len()
+}
+
+/// What `pipeline/*` times: sanitize, hash into the record, seal.
+fn pipeline(raw: &[u8], to: &[Recipient], s: Signer) -> usize {
+    let clean = sanitize(raw).expect("sanitize");
+    let record = record_for(&clean.bytes);
+    let sealed = envelope::seal(&clean.bytes, &record, to, s).expect("seal");
+    sealed.bytes.len()
+}
+
+/// AES-256-GCM over `buf` in place, 64 KiB chunks, one tag each: the
+/// payload encryption without the envelope around it.
+fn aes_gcm_chunks(aead: &Aes256Gcm, buf: &mut [u8]) -> u8 {
+    let mut acc = 0u8;
+    for (i, chunk) in buf.chunks_mut(CHUNK_SIZE).enumerate() {
+        let mut nonce = [0u8; 12];
+        nonce[7..11].copy_from_slice(&(i as u32).to_be_bytes());
+        let tag = aead
+            .encrypt_inout_detached(&nonce.into(), b"", chunk.into())
+            .expect("encrypt");
+        acc ^= tag[0];
+    }
+    acc
+}
+
+/// Where criterion writes its results (its own rule: `CRITERION_HOME`,
+/// else `$CARGO_TARGET_DIR/criterion`, else the workspace's target/criterion).
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("criterion")
+}
+
+/// Prints the medians of the benchmarks `ids` (one per recipient count in
+/// [`RECIPIENT_COUNTS`]) and the least-squares slope of time against
+/// recipient count: the cost of each extra recipient.
+/// Estimates older than `since` (left by an earlier run, for example when
+/// a filter skipped some counts) are not used.
+fn print_slope(label: &str, ids: &[String], since: std::time::SystemTime) {
+    let mut points = Vec::new();
+    for (n, id) in RECIPIENT_COUNTS.iter().zip(ids) {
+        let file = criterion_home().join(id).join("new/estimates.json");
+        let fresh = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        let Some(median) = std::fs::read_to_string(&file)
+            .ok()
+            .filter(|_| fresh)
+            .and_then(|t| median_ns(&t))
+        else {
+            eprintln!(
+                "{label}: no estimate from this run at {} (slope not computed)",
+                file.display()
+            );
+            return;
+        };
+        points.push((*n as f64, median));
+    }
+    let k = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / k;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / k;
+    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    let slope = sxy / sxx;
+    let medians: Vec<String> = points
+        .iter()
+        .map(|(n, y)| format!("{n} -> {:.1} us", y / 1e3))
+        .collect();
+    println!(
+        "{label}: medians {}\n{label}: least-squares slope {:.1} us per extra recipient, \
+         intercept {:.1} us (target <= 100 us per recipient: {})",
+        medians.join(", "),
+        slope / 1e3,
+        (my - slope * mx) / 1e3,
+        if slope <= 100e3 { "met" } else { "MISSED" }
+    );
+}
+
+/// Criterion's median point estimate, in ns, from an estimates.json.
+fn median_ns(json: &str) -> Option<f64> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v.get("median")?.get("point_estimate")?.as_f64()
+}
+
+fn bench_name(prefix: &str, n: usize) -> String {
+    if n == 1 {
+        format!("{prefix}_1_recipient")
+    } else {
+        format!("{prefix}_{n}_recipients")
+    }
+}
+
+// --- benchmarks ------------------------------------------------------------
+
+fn bench_envelope(c: &mut Criterion) {
+    let started = std::time::SystemTime::now();
+    let keys = Keys::new();
+    let org_public = keys.org.public();
+    let gen_hint = "run scripts/gen-bench-inputs.sh to generate the 12 MP input";
+    let corpus_hint =
+        "the shared corpus is expected at ../shared/corpus beside the repository (or set SEALCAM_CORPUS)";
+    let twelve = load(
+        "12mp",
+        &bench_inputs_dir().join("photo-12mp.jpg"),
+        gen_hint,
+        &keys,
+    );
+    let corpus = load(
+        "corpus_samsung_s7_edge",
+        &corpus_dir().join("images/mei_Samsung_SM-G935L_Galaxy_S7_Edge.jpg"),
+        corpus_hint,
+        &keys,
+    );
+    let photos: Vec<&Photo> = twelve.iter().chain(corpus.iter()).collect();
+
+    // seal = sanitize + seal, 1..16 recipients for the 12 MP photo, 1 for the corpus photo.
+    let mut group = c.benchmark_group("seal");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.raw.len() as u64));
+        let counts: &[usize] = if p.name == "12mp" {
+            &RECIPIENT_COUNTS
+        } else {
+            &[1]
+        };
+        for &n in counts {
+            let name = if p.name == "12mp" {
+                bench_name("12mp", n)
+            } else {
+                p.name.to_string()
+            };
+            let to = &keys.recipients[..n];
+            group.bench_function(name, |b| {
+                b.iter(|| sanitize_and_seal(black_box(&p.raw), &p.record, to, keys.signer()))
+            });
+        }
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("record");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.clean.len() as u64));
+        group.bench_function(format!("sha256_{}", p.name), |b| {
+            b.iter(|| ImageInfo::for_image(MediaType::Jpeg, black_box(&p.clean), None, None))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("pipeline");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.raw.len() as u64));
+        group.bench_function(p.name, |b| {
+            b.iter(|| pipeline(black_box(&p.raw), &keys.recipients[..1], keys.signer()))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("seal_only");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.clean.len() as u64));
+        group.bench_function(p.name, |b| {
+            b.iter(|| {
+                envelope::seal(
+                    black_box(&p.clean),
+                    &p.record,
+                    &keys.recipients[..1],
+                    keys.signer(),
+                )
+                .expect("seal")
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("open");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.sealed.len() as u64));
+        group.bench_function(p.name, |b| {
+            b.iter(|| {
+                envelope::open(black_box(&p.sealed), &keys.identities[0], Some(&org_public))
+                    .expect("open")
+            })
+        });
+    }
+    group.finish();
+
+    // Diagnostic: open without dropping the result inside the timed loop
+    // (dropping `Opened` zeroes the image byte by byte; `open/*` includes it).
+    let mut group = c.benchmark_group("open_no_drop");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        group.throughput(Throughput::Bytes(p.sealed.len() as u64));
+        group.bench_function(p.name, |b| {
+            b.iter_with_large_drop(|| {
+                envelope::open(black_box(&p.sealed), &keys.identities[0], Some(&org_public))
+                    .expect("open")
+            })
+        });
+    }
+    group.finish();
+
+    let tiny = tiny_jpeg();
+    let tiny_record = record_for(&tiny);
+    let mut group = c.benchmark_group("recipients");
+    for n in RECIPIENT_COUNTS {
+        let to = &keys.recipients[..n];
+        group.bench_function(format!("tiny_{n}"), |b| {
+            b.iter(|| {
+                envelope::seal(black_box(&tiny), &tiny_record, to, keys.signer()).expect("seal")
+            })
+        });
+    }
+    group.finish();
+
+    if let Some(p) = &twelve {
+        let mut group = c.benchmark_group("component");
+        group.sampling_mode(SamplingMode::Flat);
+        group.throughput(Throughput::Bytes(p.clean.len() as u64));
+        let aead = Aes256Gcm::new(&seed32("payload").into());
+        let mut buf = p.clean.clone();
+        group.bench_function("aes256gcm_12mp", |b| {
+            b.iter(|| aes_gcm_chunks(&aead, black_box(&mut buf)))
+        });
+        group.bench_function("blake3_12mp", |b| {
+            b.iter(|| blake3::hash(black_box(&p.sealed)))
+        });
+        group.bench_function("verify_12mp", |b| b.iter(|| verify(black_box(&p.clean))));
+        group.bench_function("copy_12mp", |b| b.iter(|| black_box(&p.clean).to_vec()));
+        group.finish();
+    }
+
+    println!();
+    if twelve.is_some() {
+        let ids: Vec<String> = RECIPIENT_COUNTS
+            .iter()
+            .map(|&n| format!("seal/{}", bench_name("12mp", n)))
+            .collect();
+        print_slope("seal/12mp (sanitize + seal)", &ids, started);
+    }
+    let ids: Vec<String> = RECIPIENT_COUNTS
+        .iter()
+        .map(|n| format!("recipients/tiny_{n}"))
+        .collect();
+    print_slope("recipients/tiny (seal of a 309-byte JPEG)", &ids, started);
+}
+
+criterion_group!(benches, bench_envelope);
+criterion_main!(benches);
