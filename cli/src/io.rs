@@ -86,6 +86,26 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
             .with_context(|| format!("cannot resolve {}", path.display()))?,
         Err(_) => path.to_path_buf(),
     };
+    write_atomically(&target, path, bytes, Replace::Yes)
+}
+
+/// Whether [`write_atomically`] may replace an existing file.
+#[derive(PartialEq)]
+enum Replace {
+    Yes,
+    No,
+}
+
+/// Temporary file in `target`'s directory, write, fsync, rename into place
+/// (refusing to replace an existing file for `Replace::No`, even one created
+/// meanwhile), fsync the directory. `shown` is the name used in messages.
+fn write_atomically(target: &Path, shown: &Path, bytes: &[u8], replace: Replace) -> Result<()> {
+    let exists = || {
+        anyhow::anyhow!(
+            "{} already exists; choose another file name, or give --force to replace it",
+            shown.display()
+        )
+    };
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -97,9 +117,22 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(&target)
-        .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
+        .with_context(|| format!("cannot write {}", shown.display()))?;
+    let persisted = if replace == Replace::Yes {
+        tmp.persist(target)
+    } else {
+        tmp.persist_noclobber(target)
+    };
+    persisted.map_err(|e| {
+        if replace == Replace::No && e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            anyhow::Error::new(e.error).context(format!(
+                "cannot move the output into place at {}",
+                shown.display()
+            ))
+        }
+    })?;
     // Make the rename itself durable.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -119,36 +152,7 @@ pub fn write_new_output(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()
             path.display()
         );
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealcam-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    // persist_noclobber: fails rather than replace a file created meanwhile.
-    tmp.persist_noclobber(path).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow::anyhow!(
-                "{} already exists; choose another file name, or give --force to replace it",
-                path.display()
-            )
-        } else {
-            anyhow::Error::new(e.error).context(format!(
-                "cannot move the output into place at {}",
-                path.display()
-            ))
-        }
-    })?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_atomically(path, path, bytes, Replace::No)
 }
 
 /// Reads a small file (key, certificate, record, recipient list) of at

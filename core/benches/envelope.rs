@@ -43,175 +43,17 @@
 use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use sealcam_core::envelope::{self, Signer, CHUNK_SIZE};
-use sealcam_core::keys::{
-    DeviceCertificate, DeviceSigningKey, OrgSigningKey, Recipient, RecipientIdentity,
-};
-use sealcam_core::record::{
-    BodySite, Capture, ClinicalRecord, Clinician, Consent, ConsentGiver, ConsentMethod,
-    ConsentScopes, ImageInfo, Laterality, MediaType, NhsNumber, Patient, PatientName,
-    RegistrationBody, Source,
-};
+use sealcam_core::keys::Recipient;
+use sealcam_core::record::{ClinicalRecord, ImageInfo, MediaType};
 use sealcam_core::sanitize::{sanitize, verify};
 use std::path::{Path, PathBuf};
+
+mod support;
+use support::*;
 
 const RECIPIENT_COUNTS: [usize; 5] = [1, 2, 4, 8, 16];
 
 // --- fixtures (the few lines of core/tests/common needed here) -------------
-
-/// Fixed key material for `label` (benchmarks only).
-fn seed32(label: &str) -> [u8; 32] {
-    blake3::derive_key("sealcam bench keys", label.as_bytes())
-}
-
-fn identity(n: usize) -> RecipientIdentity {
-    RecipientIdentity::from_secret_bytes(seed32(&format!("recipient {n}")))
-}
-
-fn clinician() -> Clinician {
-    Clinician::new("Dr Sam Fictional", RegistrationBody::Gmc, "9999999").expect("clinician")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// A fictional patient's record for `image` (a JPEG): computes its SHA-256.
-fn record_for(image: &[u8]) -> ClinicalRecord {
-    let at = time::OffsetDateTime::from_unix_timestamp(now() as i64).expect("time");
-    let patient = Patient::new(
-        Some(NhsNumber::parse("943 476 5919").expect("nhs")),
-        None,
-        Some(PatientName::parse("Alex Example-Testpatient").expect("name")),
-        Some(time::macros::date!(1970 - 01 - 31)),
-    )
-    .expect("patient");
-    let site = BodySite::new(
-        "Left index finger, dorsal",
-        None,
-        Some(Laterality::Left),
-        None,
-    )
-    .expect("site");
-    let consent = Consent::new(
-        ConsentScopes::parse("care").expect("scopes"),
-        ConsentMethod::Verbal,
-        ConsentGiver::Patient,
-        clinician(),
-        at,
-        None,
-        None,
-    )
-    .expect("consent");
-    let capture = Capture {
-        captured_at: at,
-        clinician: clinician(),
-        device_id: None,
-    };
-    let image = ImageInfo::for_image(MediaType::Jpeg, image, None, None).expect("image info");
-    ClinicalRecord::new(
-        patient,
-        site,
-        capture,
-        consent,
-        Source::DeviceCapture,
-        image,
-    )
-    .expect("record")
-}
-
-/// 309-byte baseline JPEG, 16×16, no metadata (core/tests/common).
-const TINY_JPEG_HEX: &str = concat!(
-    "ffd8ffe000104a46494600010100000100010000ffdb0043000d090a0b0a080d0b0a0b0e0e0d0f13201513121213271c",
-    "1e17202e2931302e292d2c333a4a3e333646372c2d405741464c4e525352323e5a615a50604a51524fffdb0043010e0e",
-    "0e131113261515264f352d354f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f",
-    "4f4f4f4f4f4f4f4f4f4f4f4f4f4fffc00011080010001003011100021101031101ffc400160001010100000000000000",
-    "000000000000000506ffc400161000030000000000000000000000000000001562ffc400170101010101000000000000",
-    "00000000000000040305ffc400161101010100000000000000000000000000001213ffda000c03010002110311003f00",
-    "94ba4b756102e91a90d62e939daac81748d487ffd9",
-);
-
-fn tiny_jpeg() -> Vec<u8> {
-    (0..TINY_JPEG_HEX.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&TINY_JPEG_HEX[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-/// Everything a signed seal and a checked open need.
-struct Keys {
-    org: OrgSigningKey,
-    device: DeviceSigningKey,
-    certificate: DeviceCertificate,
-    identities: Vec<RecipientIdentity>,
-    recipients: Vec<Recipient>,
-}
-
-impl Keys {
-    fn new() -> Self {
-        let org = OrgSigningKey::from_secret_bytes(seed32("organisation"));
-        let device = DeviceSigningKey::from_secret_bytes(seed32("device"));
-        let t = now();
-        let certificate = DeviceCertificate::issue(
-            &org,
-            &device.public(),
-            &clinician(),
-            t - 180 * 86_400,
-            t + 180 * 86_400,
-        );
-        let max = RECIPIENT_COUNTS[RECIPIENT_COUNTS.len() - 1];
-        let identities: Vec<_> = (0..max).map(identity).collect();
-        let recipients = identities
-            .iter()
-            .map(RecipientIdentity::recipient)
-            .collect();
-        Keys {
-            org,
-            device,
-            certificate,
-            identities,
-            recipients,
-        }
-    }
-
-    fn signer(&self) -> Signer<'_> {
-        Signer::Device {
-            key: &self.device,
-            certificate: &self.certificate,
-        }
-    }
-}
-
-// --- inputs ----------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
-}
-
-fn bench_inputs_dir() -> PathBuf {
-    std::env::var_os("SEALCAM_BENCH_INPUTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("bench-inputs"))
-}
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("SEALCAM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/corpus"))
-}
-
-fn loud(lines: &[String]) {
-    let bar = "!".repeat(78);
-    eprintln!("\n{bar}");
-    for l in lines {
-        eprintln!("!! {l}");
-    }
-    eprintln!("{bar}\n");
-}
 
 /// One input photo: raw bytes, sanitized bytes, its record, and a signed
 /// envelope of it to recipient 0.
@@ -381,7 +223,7 @@ fn bench_name(prefix: &str, n: usize) -> String {
 
 fn bench_envelope(c: &mut Criterion) {
     let started = std::time::SystemTime::now();
-    let keys = Keys::new();
+    let keys = Keys::new(RECIPIENT_COUNTS[RECIPIENT_COUNTS.len() - 1]);
     let org_public = keys.org.public();
     let gen_hint = "run scripts/gen-bench-inputs.sh to generate the 12 MP input";
     let corpus_hint =

@@ -29,17 +29,14 @@
 //!
 //! Run: `cargo bench -p sealcam-core --bench envelope_memory [-- FILE...]`
 
-use sealcam_core::envelope::{self, Signer};
-use sealcam_core::keys::{DeviceCertificate, DeviceSigningKey, OrgSigningKey, RecipientIdentity};
-use sealcam_core::record::{
-    BodySite, Capture, ClinicalRecord, Clinician, Consent, ConsentGiver, ConsentMethod,
-    ConsentScopes, ImageInfo, Laterality, MediaType, NhsNumber, Patient, PatientName,
-    RegistrationBody, Source,
-};
+use sealcam_core::envelope;
 use sealcam_core::sanitize::sanitize;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod support;
+use support::*;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -50,122 +47,10 @@ const TARGET_RATIO: f64 = 1.3;
 /// The row that `SEALCAM_MEM_MAX_RATIO_SANITIZE_SEAL` applies to.
 const PIPELINE_CASE: &str = "sanitize + seal (raw photo)";
 
-// --- fixtures (the few lines of core/tests/common needed here) -------------
-
-fn seed32(label: &str) -> [u8; 32] {
-    blake3::derive_key("sealcam bench keys", label.as_bytes())
-}
-
-fn clinician() -> Clinician {
-    Clinician::new("Dr Sam Fictional", RegistrationBody::Gmc, "9999999").expect("clinician")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// A fictional patient's record for `image` (a JPEG): computes its SHA-256.
-fn record_for(image: &[u8]) -> ClinicalRecord {
-    let at = time::OffsetDateTime::from_unix_timestamp(now() as i64).expect("time");
-    let patient = Patient::new(
-        Some(NhsNumber::parse("943 476 5919").expect("nhs")),
-        None,
-        Some(PatientName::parse("Alex Example-Testpatient").expect("name")),
-        Some(time::macros::date!(1970 - 01 - 31)),
-    )
-    .expect("patient");
-    let site = BodySite::new(
-        "Left index finger, dorsal",
-        None,
-        Some(Laterality::Left),
-        None,
-    )
-    .expect("site");
-    let consent = Consent::new(
-        ConsentScopes::parse("care").expect("scopes"),
-        ConsentMethod::Verbal,
-        ConsentGiver::Patient,
-        clinician(),
-        at,
-        None,
-        None,
-    )
-    .expect("consent");
-    let capture = Capture {
-        captured_at: at,
-        clinician: clinician(),
-        device_id: None,
-    };
-    let image = ImageInfo::for_image(MediaType::Jpeg, image, None, None).expect("image info");
-    ClinicalRecord::new(
-        patient,
-        site,
-        capture,
-        consent,
-        Source::DeviceCapture,
-        image,
-    )
-    .expect("record")
-}
-
-struct Keys {
-    org: OrgSigningKey,
-    device: DeviceSigningKey,
-    certificate: DeviceCertificate,
-    identity: RecipientIdentity,
-}
-
-impl Keys {
-    fn new() -> Self {
-        let org = OrgSigningKey::from_secret_bytes(seed32("organisation"));
-        let device = DeviceSigningKey::from_secret_bytes(seed32("device"));
-        let t = now();
-        let certificate = DeviceCertificate::issue(
-            &org,
-            &device.public(),
-            &clinician(),
-            t - 180 * 86_400,
-            t + 180 * 86_400,
-        );
-        let identity = RecipientIdentity::from_secret_bytes(seed32("recipient 0"));
-        Keys {
-            org,
-            device,
-            certificate,
-            identity,
-        }
-    }
-
-    fn signer(&self) -> Signer<'_> {
-        Signer::Device {
-            key: &self.device,
-            certificate: &self.certificate,
-        }
-    }
-}
-
 // --- measurement -----------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
-}
 
 fn env_dir(var: &str, default: PathBuf) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or(default)
-}
-
-fn loud(lines: &[String]) {
-    let bar = "!".repeat(78);
-    eprintln!("\n{bar}");
-    for l in lines {
-        eprintln!("!! {l}");
-    }
-    eprintln!("{bar}\n");
 }
 
 struct Measurement {
@@ -206,7 +91,7 @@ struct Row {
 fn measure_photo(name: &str, raw: &[u8], keys: &Keys) -> Result<Vec<Row>, String> {
     let clean = sanitize(raw).map_err(|e| format!("sanitize: {e}"))?.bytes;
     let record = record_for(&clean);
-    let to = [keys.identity.recipient()];
+    let to = [keys.identities[0].recipient()];
     let sealed = envelope::seal(&clean, &record, &to, keys.signer())
         .map_err(|e| format!("seal: {e}"))?
         .bytes;
@@ -227,7 +112,7 @@ fn measure_photo(name: &str, raw: &[u8], keys: &Keys) -> Result<Vec<Row>, String
         ((c, s), n)
     });
     let open = measure(|| {
-        let o = envelope::open(black_box(&sealed), &keys.identity, Some(&org)).expect("open");
+        let o = envelope::open(black_box(&sealed), &keys.identities[0], Some(&org)).expect("open");
         let n = o.image.capacity();
         (o, n)
     });
@@ -299,7 +184,7 @@ fn main() -> ExitCode {
         inputs = extra.into_iter().map(|p| (p, "")).collect();
     }
 
-    let keys = Keys::new();
+    let keys = Keys::new(1);
     println!(
         "{:<40} {:<28} {:>11} {:>12} {:>7} {:>12} {:>10} {:>7} {:>6}",
         "input",

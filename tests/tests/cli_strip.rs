@@ -11,48 +11,13 @@
 use sealcam_core::sanitize;
 use sealcam_tests::manifest::{self, Entry};
 use sealcam_tests::{corpus_dir, scanner};
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::process::Command;
 
-/// The `sealcam` binary, built on first use.
-fn sealcam() -> Command {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    Command::new(BIN.get_or_init(build_sealcam))
-}
-
-fn build_sealcam() -> PathBuf {
-    if let Some(bin) = std::env::var_os("SEALCAM_BIN") {
-        return PathBuf::from(bin);
-    }
-    // .../target/<profile>/deps/cli_strip-HASH
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev",
-        Some(other) => other,
-        None => "dev",
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/Cargo.toml");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "sealcam", "--profile", profile])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("cannot run cargo to build the sealcam binary");
-    assert!(status.success(), "building the sealcam binary failed");
-    let bin = profile_dir.join(format!("sealcam{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "no binary at {}", bin.display());
-    bin
-}
+#[path = "../src/cli.rs"]
+mod cli;
+use cli::{listing, run, sealcam, text};
 
 /// A corpus file and its manifest row, or `None` (skip) without the corpus.
 fn corpus_image(name: &str) -> Option<(PathBuf, Entry)> {
@@ -67,38 +32,6 @@ fn corpus_image(name: &str) -> Option<(PathBuf, Entry)> {
 
 fn malformed(name: &str) -> Option<PathBuf> {
     Some(corpus_dir()?.join("malformed").join(name))
-}
-
-fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
-    let mut child = cmd
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start sealcam");
-    if let Some(data) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        pipe.write_all(data).expect("write stdin");
-    }
-    child.wait_with_output().expect("sealcam did not finish")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Files in `dir`, by name.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("list dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The output must be a clean image that the sanitizer's own verifier and
