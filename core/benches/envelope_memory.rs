@@ -32,7 +32,6 @@
 use sealcam_core::envelope;
 use sealcam_core::sanitize::sanitize;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod support;
@@ -48,10 +47,6 @@ const TARGET_RATIO: f64 = 1.3;
 const PIPELINE_CASE: &str = "sanitize + seal (raw photo)";
 
 // --- measurement -----------------------------------------------------------
-
-fn env_dir(var: &str, default: PathBuf) -> PathBuf {
-    std::env::var_os(var).map(PathBuf::from).unwrap_or(default)
-}
 
 struct Measurement {
     /// Peak heap allocated during the call, on top of what existed before.
@@ -161,28 +156,10 @@ fn main() -> ExitCode {
         }
     };
 
-    let inputs_dir = env_dir("SEALCAM_BENCH_INPUTS", repo_root().join("bench-inputs"));
-    let corpus = env_dir("SEALCAM_CORPUS", repo_root().join("../shared/corpus"));
-    let gen_hint = "run scripts/gen-bench-inputs.sh to generate the 12 MP input";
-    let corpus_hint =
-        "the shared corpus is expected at ../shared/corpus beside the repository (or set SEALCAM_CORPUS)";
-    let mut inputs: Vec<(PathBuf, &str)> = vec![
-        (inputs_dir.join("photo-12mp.jpg"), gen_hint),
-        (
-            corpus.join("images/mei_Samsung_SM-G935L_Galaxy_S7_Edge.jpg"),
-            corpus_hint,
-        ),
-    ];
-    // `cargo bench` passes flags such as `--bench`; anything else is a file.
-    let extra: Vec<PathBuf> = std::env::args_os()
-        .skip(1)
-        .filter(|a| !a.to_string_lossy().starts_with('-'))
-        .map(PathBuf::from)
-        .collect();
-    let explicit = !extra.is_empty();
-    if explicit {
-        inputs = extra.into_iter().map(|p| (p, "")).collect();
-    }
+    let (inputs, explicit) = inputs_or_args(vec![
+        (bench_inputs_dir().join("photo-12mp.jpg"), GEN_HINT),
+        (corpus_phone_photo(), CORPUS_HINT),
+    ]);
 
     let keys = Keys::new(1);
     println!(

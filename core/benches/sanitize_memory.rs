@@ -18,33 +18,15 @@
 //! Run: `cargo bench -p sealcam-core --bench sanitize_memory [-- FILE...]`
 
 use sealcam_core::sanitize::sanitize;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod support;
+use support::*;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
 const DEFAULT_MAX_RATIO: f64 = 1.02;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
-}
-
-fn env_dir(var: &str, default: PathBuf) -> PathBuf {
-    std::env::var_os(var).map(PathBuf::from).unwrap_or(default)
-}
-
-fn loud(lines: &[String]) {
-    let bar = "!".repeat(78);
-    eprintln!("\n{bar}");
-    for l in lines {
-        eprintln!("!! {l}");
-    }
-    eprintln!("{bar}\n");
-}
 
 struct Measurement {
     input: usize,
@@ -87,29 +69,11 @@ fn main() -> ExitCode {
         Err(_) => DEFAULT_MAX_RATIO,
     };
 
-    let inputs_dir = env_dir("SEALCAM_BENCH_INPUTS", repo_root().join("bench-inputs"));
-    let corpus = env_dir("SEALCAM_CORPUS", repo_root().join("../shared/corpus"));
-    let gen_hint = "run scripts/gen-bench-inputs.sh to generate the 12 MP and 48 MP inputs";
-    let corpus_hint =
-        "the shared corpus is expected at ../shared/corpus beside the repository (or set SEALCAM_CORPUS)";
-    let mut inputs: Vec<(PathBuf, &str)> = vec![
-        (inputs_dir.join("photo-12mp.jpg"), gen_hint),
-        (inputs_dir.join("photo-48mp.jpg"), gen_hint),
-        (
-            corpus.join("images/mei_Samsung_SM-G935L_Galaxy_S7_Edge.jpg"),
-            corpus_hint,
-        ),
-    ];
-    // `cargo bench` passes flags such as `--bench`; anything else is a file.
-    let extra: Vec<PathBuf> = std::env::args_os()
-        .skip(1)
-        .filter(|a| !a.to_string_lossy().starts_with('-'))
-        .map(PathBuf::from)
-        .collect();
-    let explicit = !extra.is_empty();
-    if explicit {
-        inputs = extra.into_iter().map(|p| (p, "")).collect();
-    }
+    let (inputs, explicit) = inputs_or_args(vec![
+        (bench_inputs_dir().join("photo-12mp.jpg"), GEN_HINT),
+        (bench_inputs_dir().join("photo-48mp.jpg"), GEN_HINT),
+        (corpus_phone_photo(), CORPUS_HINT),
+    ]);
 
     println!(
         "{:<48} {:>12} {:>12} {:>12} {:>7} {:>7} {:>6}",

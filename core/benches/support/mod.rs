@@ -93,3 +93,32 @@ pub fn loud(lines: &[String]) {
     }
     eprintln!("{bar}\n");
 }
+
+/// How to get the generated bench inputs.
+pub const GEN_HINT: &str = "run scripts/gen-bench-inputs.sh to generate the 12 MP and 48 MP inputs";
+/// Where the shared corpus is expected.
+pub const CORPUS_HINT: &str =
+    "the shared corpus is expected at ../shared/corpus beside the repository (or set SEALCAM_CORPUS)";
+
+/// A real phone photo from the shared corpus (4 MB, Samsung SEF trailer).
+pub fn corpus_phone_photo() -> PathBuf {
+    corpus_dir().join("images/mei_Samsung_SM-G935L_Galaxy_S7_Edge.jpg")
+}
+
+/// The files named on the command line (`cargo bench` passes flags such as
+/// `--bench`; anything else is a file), or else `defaults`; and whether
+/// they were named explicitly.
+pub fn inputs_or_args(
+    defaults: Vec<(PathBuf, &'static str)>,
+) -> (Vec<(PathBuf, &'static str)>, bool) {
+    let named: Vec<(PathBuf, &'static str)> = std::env::args_os()
+        .skip(1)
+        .filter(|a| !a.to_string_lossy().starts_with('-'))
+        .map(|p| (PathBuf::from(p), ""))
+        .collect();
+    if named.is_empty() {
+        (defaults, false)
+    } else {
+        (named, true)
+    }
+}
