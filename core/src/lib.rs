@@ -7,7 +7,9 @@
 //!   the signed recipient directory;
 //! - [`record`]: the clinical record (patient, body site, consent) sealed
 //!   with the image;
-//! - [`envelope`]: seal, open and verify (normative spec: docs/FORMAT.md).
+//! - [`envelope`]: seal, open and verify (normative spec: docs/FORMAT.md);
+//! - [`protocol`]: signed requests and upload receipts, the store's wire
+//!   protocol beyond the envelope (docs/API.md).
 //!
 //! See ARCHITECTURE.md for the map of the workspace.
 #![forbid(unsafe_code)]
@@ -15,5 +17,6 @@
 
 pub mod envelope;
 pub mod keys;
+pub mod protocol;
 pub mod record;
 pub mod sanitize;

@@ -13,6 +13,10 @@ pub(crate) const RECIPIENT_ID_LABEL: &[u8] = b"sealcam/v1/recipient-id";
 pub(crate) const ORG_ID_LABEL: &[u8] = b"sealcam/v1/org-id";
 /// Label of device ids.
 pub(crate) const DEVICE_ID_LABEL: &[u8] = b"sealcam/v1/device-id";
+/// Label of staff (records team member) auth key ids.
+pub(crate) const STAFF_ID_LABEL: &[u8] = b"sealcam/v1/staff-id";
+/// Label of store key ids.
+pub(crate) const STORE_ID_LABEL: &[u8] = b"sealcam/v1/store-id";
 
 /// First 16 bytes of SHA-256(label ‖ key).
 pub(crate) fn derive_id(label: &[u8], key: &[u8; 32]) -> [u8; 16] {
@@ -92,6 +96,18 @@ key_id!(
     /// SHA-256(`"sealcam/v1/device-id"` ‖ Ed25519 public key).
     DeviceId,
     "a device id"
+);
+key_id!(
+    /// A staff member's auth key id: the first 16 bytes of
+    /// SHA-256(`"sealcam/v1/staff-id"` ‖ Ed25519 public key).
+    StaffId,
+    "a staff id"
+);
+key_id!(
+    /// A store's key id: the first 16 bytes of
+    /// SHA-256(`"sealcam/v1/store-id"` ‖ Ed25519 public key).
+    StoreId,
+    "a store id"
 );
 
 #[cfg(test)]

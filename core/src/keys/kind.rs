@@ -2,7 +2,7 @@
 //! three secret key types implement.
 
 use super::text::StrKind;
-use super::{DeviceSigningKey, OrgSigningKey, RecipientIdentity};
+use super::{DeviceSigningKey, OrgSigningKey, RecipientIdentity, StaffSigningKey, StoreSigningKey};
 
 /// Which kind of secret key a key file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -13,6 +13,10 @@ pub enum SecretKeyKind {
     Organisation,
     /// A device signing key (Ed25519): [`DeviceSigningKey`].
     Device,
+    /// A records staff auth key (Ed25519): [`StaffSigningKey`].
+    Staff,
+    /// The store's receipt signing key (Ed25519): [`StoreSigningKey`].
+    Store,
 }
 
 impl SecretKeyKind {
@@ -23,6 +27,8 @@ impl SecretKeyKind {
             SecretKeyKind::Recipient => "sealcam/v1/recipient-secret-key",
             SecretKeyKind::Organisation => "sealcam/v1/org-secret-key",
             SecretKeyKind::Device => "sealcam/v1/device-secret-key",
+            SecretKeyKind::Staff => "sealcam/v1/staff-secret-key",
+            SecretKeyKind::Store => "sealcam/v1/store-secret-key",
         }
     }
 
@@ -32,6 +38,8 @@ impl SecretKeyKind {
             SecretKeyKind::Recipient => 1,
             SecretKeyKind::Organisation => 2,
             SecretKeyKind::Device => 3,
+            SecretKeyKind::Staff => 4,
+            SecretKeyKind::Store => 5,
         }
     }
 
@@ -40,6 +48,8 @@ impl SecretKeyKind {
             1 => Some(SecretKeyKind::Recipient),
             2 => Some(SecretKeyKind::Organisation),
             3 => Some(SecretKeyKind::Device),
+            4 => Some(SecretKeyKind::Staff),
+            5 => Some(SecretKeyKind::Store),
             _ => None,
         }
     }
@@ -49,6 +59,8 @@ impl SecretKeyKind {
             SecretKeyKind::Recipient => StrKind::RecipientSecret,
             SecretKeyKind::Organisation => StrKind::OrgSecret,
             SecretKeyKind::Device => StrKind::DeviceSecret,
+            SecretKeyKind::Staff => StrKind::StaffSecret,
+            SecretKeyKind::Store => StrKind::StoreSecret,
         }
     }
 
@@ -57,6 +69,8 @@ impl SecretKeyKind {
             SecretKeyKind::Recipient => "a passphrase-protected recipient secret key",
             SecretKeyKind::Organisation => "a passphrase-protected organisation secret key",
             SecretKeyKind::Device => "a passphrase-protected device secret key",
+            SecretKeyKind::Staff => "a passphrase-protected staff secret key",
+            SecretKeyKind::Store => "a passphrase-protected store secret key",
         }
     }
 
@@ -65,13 +79,18 @@ impl SecretKeyKind {
             SecretKeyKind::Recipient => "sealcam recipient identity (X25519 secret key): decrypts envelopes sealed to the recipient below. Keep it private.",
             SecretKeyKind::Organisation => "sealcam organisation signing key (Ed25519 secret key): signs device certificates and the recipient directory. Keep it offline.",
             SecretKeyKind::Device => "sealcam device signing key (Ed25519 secret key): signs the envelopes this device seals. Keep it private.",
+            SecretKeyKind::Staff => "sealcam staff auth key (Ed25519 secret key): signs this records team member's requests to the store. Keep it private.",
+            SecretKeyKind::Store => "sealcam store key (Ed25519 secret key): signs the store's upload receipts. Keep it on the store.",
         }
     }
 
     pub(crate) const fn public_label(self) -> &'static str {
         match self {
             SecretKeyKind::Recipient => "recipient",
-            SecretKeyKind::Organisation | SecretKeyKind::Device => "public key",
+            SecretKeyKind::Organisation
+            | SecretKeyKind::Device
+            | SecretKeyKind::Staff
+            | SecretKeyKind::Store => "public key",
         }
     }
 }
@@ -85,7 +104,8 @@ pub(crate) mod sealed {
 }
 
 /// A secret key type that can be stored in a key file: implemented by
-/// [`RecipientIdentity`], [`OrgSigningKey`] and [`DeviceSigningKey`] only.
+/// [`RecipientIdentity`], [`OrgSigningKey`], [`DeviceSigningKey`],
+/// [`StaffSigningKey`] and [`StoreSigningKey`] only.
 pub trait SecretKey: sealed::Sealed {
     /// Which kind of key this is.
     const KIND: SecretKeyKind;
@@ -136,3 +156,25 @@ impl SecretKey for DeviceSigningKey {
         self.public().to_string()
     }
 }
+
+macro_rules! signing_secret_key {
+    ($ty:ident, $kind:expr) => {
+        impl sealed::Sealed for $ty {
+            fn secret(&self) -> &[u8; 32] {
+                self.secret_bytes()
+            }
+            fn from_secret(secret: [u8; 32]) -> Self {
+                $ty::from_secret_bytes(secret)
+            }
+        }
+        impl SecretKey for $ty {
+            const KIND: SecretKeyKind = $kind;
+            fn public_string(&self) -> String {
+                self.public().to_string()
+            }
+        }
+    };
+}
+
+signing_secret_key!(StaffSigningKey, SecretKeyKind::Staff);
+signing_secret_key!(StoreSigningKey, SecretKeyKind::Store);

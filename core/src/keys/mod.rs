@@ -7,7 +7,9 @@
 //! | [`RecipientIdentity`] / [`Recipient`] | X25519 key pair of a records team or workstation (HPKE DHKEM(X25519, HKDF-SHA256)) | `SEALCAM-SECRET-KEY-1…` / `sealcam1…` |
 //! | [`OrgSigningKey`] / [`OrgPublicKey`] | Ed25519 organisation key (administrator, offline) | `SEALCAM-ORG-SECRET-KEY-1…` / `sealcamorg1…` |
 //! | [`DeviceSigningKey`] / [`DevicePublicKey`] | Ed25519 key of an enrolled device | `SEALCAM-DEVICE-SECRET-KEY-1…` / `sealcamdev1…` |
-//! | [`RecipientId`], [`OrgId`], [`DeviceId`] | 16-byte key ids | 32 lower-case hex characters |
+//! | [`StaffSigningKey`] / [`StaffPublicKey`] | Ed25519 auth key of a records staff member (signs store requests) | `SEALCAM-STAFF-SECRET-KEY-1…` / `sealcamstaff1…` |
+//! | [`StoreSigningKey`] / [`StorePublicKey`] | Ed25519 key of the store (signs upload receipts) | `SEALCAM-STORE-SECRET-KEY-1…` / `sealcamstore1…` |
+//! | [`RecipientId`], [`OrgId`], [`DeviceId`], [`StaffId`], [`StoreId`] | 16-byte key ids | 32 lower-case hex characters |
 //! | [`DeviceCertificate`] | organisation-signed binding of a device key to a clinician | binary |
 //! | [`SignedDirectory`] | organisation-signed list of recipients | binary |
 //!
@@ -36,7 +38,7 @@ mod vectors;
 pub use certificate::DeviceCertificate;
 pub use directory::{DirectoryEntry, RecipientDirectory, SignedDirectory};
 pub use error::{CertificateError, KeyError};
-pub use id::{DeviceId, OrgId, RecipientId};
+pub use id::{DeviceId, OrgId, RecipientId, StaffId, StoreId};
 pub use identity_file::{
     decode_identity_file, decode_key_file, encode_identity_file, encode_key_file,
     encode_key_file_with_params,
@@ -44,7 +46,10 @@ pub use identity_file::{
 pub use kind::{SecretKey, SecretKeyKind};
 pub use passphrase::KdfParams;
 pub use recipient::{Recipient, RecipientIdentity};
-pub use signing::{DevicePublicKey, DeviceSigningKey, OrgPublicKey, OrgSigningKey};
+pub use signing::{
+    DevicePublicKey, DeviceSigningKey, OrgPublicKey, OrgSigningKey, StaffPublicKey,
+    StaffSigningKey, StorePublicKey, StoreSigningKey,
+};
 
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
@@ -54,6 +59,8 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 impl ZeroizeOnDrop for RecipientIdentity {}
 impl ZeroizeOnDrop for OrgSigningKey {}
 impl ZeroizeOnDrop for DeviceSigningKey {}
+impl ZeroizeOnDrop for StaffSigningKey {}
+impl ZeroizeOnDrop for StoreSigningKey {}
 
 /// 32 random bytes from the operating system, wiped when dropped.
 ///

@@ -23,16 +23,24 @@ pub(crate) enum StrKind {
     RecipientSecret,
     OrgSecret,
     DeviceSecret,
+    StaffPublic,
+    StaffSecret,
+    StorePublic,
+    StoreSecret,
     EncryptedKey,
 }
 
-const ALL_KINDS: [StrKind; 7] = [
+const ALL_KINDS: [StrKind; 11] = [
     StrKind::Recipient,
     StrKind::OrgPublic,
     StrKind::DevicePublic,
     StrKind::RecipientSecret,
     StrKind::OrgSecret,
     StrKind::DeviceSecret,
+    StrKind::StaffPublic,
+    StrKind::StaffSecret,
+    StrKind::StorePublic,
+    StrKind::StoreSecret,
     StrKind::EncryptedKey,
 ];
 
@@ -46,6 +54,10 @@ impl StrKind {
             StrKind::RecipientSecret => "sealcam-secret-key-",
             StrKind::OrgSecret => "sealcam-org-secret-key-",
             StrKind::DeviceSecret => "sealcam-device-secret-key-",
+            StrKind::StaffPublic => "sealcamstaff",
+            StrKind::StaffSecret => "sealcam-staff-secret-key-",
+            StrKind::StorePublic => "sealcamstore",
+            StrKind::StoreSecret => "sealcam-store-secret-key-",
             StrKind::EncryptedKey => "sealcam-encrypted-key-",
         }
     }
@@ -65,6 +77,14 @@ impl StrKind {
             StrKind::DeviceSecret => {
                 "a device SECRET key (SEALCAM-DEVICE-SECRET-KEY-1…), which must never be shared"
             }
+            StrKind::StaffPublic => "a staff public key (sealcamstaff1…)",
+            StrKind::StaffSecret => {
+                "a staff SECRET key (SEALCAM-STAFF-SECRET-KEY-1…), which must never be shared"
+            }
+            StrKind::StorePublic => "a store public key (sealcamstore1…)",
+            StrKind::StoreSecret => {
+                "a store SECRET key (SEALCAM-STORE-SECRET-KEY-1…), which must never be shared"
+            }
             StrKind::EncryptedKey => "a passphrase-protected key (SEALCAM-ENCRYPTED-KEY-1…)",
         }
     }
@@ -73,7 +93,11 @@ impl StrKind {
     const fn upper(self) -> bool {
         !matches!(
             self,
-            StrKind::Recipient | StrKind::OrgPublic | StrKind::DevicePublic
+            StrKind::Recipient
+                | StrKind::OrgPublic
+                | StrKind::DevicePublic
+                | StrKind::StaffPublic
+                | StrKind::StorePublic
         )
     }
 
