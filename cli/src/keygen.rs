@@ -1,11 +1,11 @@
-//! `sealcam keygen -o KEYFILE [--passphrase] [--kind recipient|org|device]`.
+//! `sealcam keygen -o KEYFILE [--passphrase] [--kind recipient|org|device|staff]`.
 
 use crate::io;
 use crate::passphrase::PassphraseArgs;
 use anyhow::Result;
 use sealcam_core::keys::{
     encode_identity_file, encode_key_file, DeviceSigningKey, OrgSigningKey, RecipientIdentity,
-    SecretKey,
+    SecretKey, StaffSigningKey,
 };
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -21,6 +21,9 @@ pub enum Kind {
     Org,
     /// A device signing key (Ed25519): signs the envelopes it seals.
     Device,
+    /// A records staff auth key (Ed25519): signs a staff member's requests
+    /// to the store (`sealcamstaff1…`, registered by the administrator).
+    Staff,
 }
 
 #[derive(clap::Args)]
@@ -61,6 +64,7 @@ pub fn run(args: KeygenArgs) -> Result<()> {
         }
         Kind::Org => make::<OrgSigningKey>(OrgSigningKey::generate(), pass),
         Kind::Device => make::<DeviceSigningKey>(DeviceSigningKey::generate(), pass),
+        Kind::Staff => make::<StaffSigningKey>(StaffSigningKey::generate(), pass),
     };
     let to_stdout = args.output == Path::new("-");
     if to_stdout {

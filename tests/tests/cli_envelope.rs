@@ -199,7 +199,11 @@ fn keygen_writes_a_private_identity_and_prints_its_recipient() {
     assert_eq!(listing(dir.path()), ["me.key"], "stray files");
 
     // The other kinds print their public key.
-    for (kind, prefix) in [("org", "sealcamorg1"), ("device", "sealcamdev1")] {
+    for (kind, prefix) in [
+        ("org", "sealcamorg1"),
+        ("device", "sealcamdev1"),
+        ("staff", "sealcamstaff1"),
+    ] {
         let path = dir.path().join(format!("{kind}.key"));
         let o = run(
             sealcam().args(["keygen", "--kind", kind, "-o"]).arg(&path),
@@ -208,6 +212,13 @@ fn keygen_writes_a_private_identity_and_prints_its_recipient() {
         ok(&o, kind);
         assert!(text(&o.stdout).starts_with(prefix), "{}", text(&o.stdout));
         assert_eq!(mode(&path), 0o600);
+        if kind == "staff" {
+            let file = std::fs::read_to_string(&path).expect("read key");
+            let key: sealcam_core::keys::StaffSigningKey =
+                sealcam_core::keys::decode_key_file(&file, || panic!("asked for a passphrase"))
+                    .expect("staff key file decodes");
+            assert_eq!(key.public().to_string(), text(&o.stdout).trim());
+        }
     }
 
     // `-o -`: the key file on stdout, a warning and the recipient on stderr.
