@@ -9,7 +9,9 @@
 //!   with the image;
 //! - [`envelope`]: seal, open and verify (normative spec: docs/FORMAT.md);
 //! - [`protocol`]: signed requests and upload receipts, the store's wire
-//!   protocol beyond the envelope (docs/API.md).
+//!   protocol beyond the envelope (docs/API.md);
+//! - `relay` (feature `relay`): the device's upload agent with its
+//!   crash-proof outbox.
 //!
 //! See ARCHITECTURE.md for the map of the workspace.
 #![forbid(unsafe_code)]
@@ -19,4 +21,6 @@ pub mod envelope;
 pub mod keys;
 pub mod protocol;
 pub mod record;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod sanitize;

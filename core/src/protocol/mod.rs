@@ -8,7 +8,7 @@
 
 pub mod receipt;
 pub mod request;
-mod text;
+pub(crate) mod text;
 
 pub use receipt::{Receipt, ReceiptError};
 pub use request::{RequestAuth, RequestAuthError, RequestSigner, RequestVerifier, Role};

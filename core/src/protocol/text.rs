@@ -46,6 +46,11 @@ pub(crate) fn parse_b64<const N: usize>(s: &str) -> Option<[u8; N]> {
     }
 }
 
+/// Parses base64url without padding into bytes of any length.
+pub(crate) fn parse_b64_vec(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,8 @@ use super::image::RawImageInfo;
 use super::patient::RawPatient;
 use super::wire;
 use super::{
-    BodySite, Capture, Clinician, Consent, DeviceIdHex, ImageInfo, Patient, RecordError, Source,
+    BodySite, Capture, Clinician, Consent, DeviceIdHex, ImageInfo, MediaType, Patient, RecordError,
+    Source,
 };
 
 /// The largest record JSON [`ClinicalRecord::from_json`] reads: 64 KiB.
@@ -94,6 +95,33 @@ impl ClinicalRecord {
             source,
             image,
         })
+    }
+
+    /// This record, describing a different (sanitized) image and device:
+    /// the image's media type and SHA-256 are computed from `image`
+    /// (width and height kept), and the device id is replaced. What a
+    /// capture pipeline does once the image it was given has been stripped.
+    pub fn for_image(
+        &self,
+        media_type: MediaType,
+        image: &[u8],
+        device_id: Option<DeviceIdHex>,
+    ) -> Result<Self, RecordError> {
+        let info =
+            ImageInfo::for_image(media_type, image, self.image.width(), self.image.height())?;
+        let capture = Capture {
+            captured_at: self.captured_at,
+            clinician: self.clinician.clone(),
+            device_id,
+        };
+        ClinicalRecord::new(
+            self.patient.clone(),
+            self.body_site.clone(),
+            capture,
+            self.consent.clone(),
+            self.source,
+            info,
+        )
     }
 
     /// The record as compact JSON (UTF-8, no whitespace), fields in the

@@ -1,0 +1,108 @@
+//! Relay errors, each with a fixed numeric code for the phone bridges.
+
+/// What went wrong in the relay agent. Messages say what is wrong and what
+/// to do; they never contain image bytes, record contents, keys, tokens or
+/// enrolment codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The enrolment payload could not be read.
+    #[error("{0}")]
+    BadPayload(&'static str),
+    /// The device home already holds an enrolment.
+    #[error("this device is already enrolled (its home directory holds device.json); use a new home directory to enrol again")]
+    AlreadyEnrolled,
+    /// The device home holds no enrolment.
+    #[error(
+        "this device is not enrolled: enrol it first with the payload from your administrator"
+    )]
+    NotEnrolled,
+    /// The device home's files are damaged or from another version.
+    #[error("the device's {0} is damaged; enrol again in a new home directory")]
+    DamagedHome(&'static str),
+    /// The device is enrolled but the administrator has not approved it yet
+    /// (no certificate), or has revoked it.
+    #[error("this device is not approved yet (or was revoked): ask your administrator to approve device {0}")]
+    NotApproved(String),
+    /// No valid recipient directory is held.
+    #[error("no valid recipient directory: the store has none published, or it is expired; ask your administrator to publish one")]
+    NoDirectory,
+    /// The store's directory or the device certificate does not verify
+    /// against the pinned organisation key.
+    #[error("the store served a {0} that is not signed by your organisation's key; refusing to use it (keep the previous one)")]
+    Untrusted(&'static str),
+    /// The organisation key the store offers is not the one in the payload.
+    #[error("the store's organisation key is not the one in the enrolment payload; check you scanned the right code")]
+    OrgMismatch,
+    /// The store refused the enrolment code.
+    #[error("the store refused the enrolment code: it is wrong, already used or expired; ask for a new one")]
+    CodeRefused,
+    /// The store could not be reached, or the connection failed (TLS pin
+    /// mismatch included); the envelope stays in the outbox.
+    #[error("could not reach the store: {0}")]
+    Network(String),
+    /// The store answered with an error.
+    #[error("the store refused the request ({status}): {message}")]
+    Store {
+        /// HTTP status.
+        status: u16,
+        /// The store's message.
+        message: String,
+    },
+    /// The store's receipt did not verify or did not match the envelope.
+    #[error("the store's receipt did not verify; the envelope stays in the outbox")]
+    BadReceipt,
+    /// The image could not be sanitized (see the sanitizer's message).
+    #[error("the image could not be made safe to send: {0}")]
+    Sanitize(#[from] crate::sanitize::SanitizeError),
+    /// The clinical record is not valid.
+    #[error("the clinical record is not valid: {0}")]
+    Record(#[from] crate::record::RecordError),
+    /// Sealing failed.
+    #[error("sealing failed: {0}")]
+    Seal(#[from] crate::envelope::SealError),
+    /// Reading or writing the device's files failed.
+    #[error("could not {what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl RelayError {
+    /// A stable numeric code for the bridges (never reused).
+    pub fn code(&self) -> u32 {
+        match self {
+            RelayError::BadPayload(_) => 10,
+            RelayError::AlreadyEnrolled => 11,
+            RelayError::NotEnrolled => 12,
+            RelayError::DamagedHome(_) => 13,
+            RelayError::NotApproved(_) => 14,
+            RelayError::NoDirectory => 15,
+            RelayError::Untrusted(_) => 16,
+            RelayError::OrgMismatch => 17,
+            RelayError::CodeRefused => 18,
+            RelayError::Network(_) => 20,
+            RelayError::Store { .. } => 21,
+            RelayError::BadReceipt => 22,
+            RelayError::Sanitize(_) => 30,
+            RelayError::Record(_) => 31,
+            RelayError::Seal(_) => 32,
+            RelayError::Io { .. } => 40,
+        }
+    }
+
+    /// Whether retrying later may succeed (network trouble, store busy).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RelayError::Network(_) | RelayError::BadReceipt => true,
+            RelayError::Store { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> RelayError {
+        move |source| RelayError::Io { what, source }
+    }
+}

@@ -1,0 +1,112 @@
+//! Durable file writes for the device's home directory: temp file in the
+//! same directory, write, fsync, rename over the target, fsync the
+//! directory. Files are created mode 0600 (app-private).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Prefix of temporary files; anything starting with it is debris from a
+/// crash and is removed by [`remove_debris`].
+pub(crate) const TMP_PREFIX: &str = ".tmp-";
+
+/// Writes `bytes` to `path` atomically and durably.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| std::io::Error::other("the file name is not valid UTF-8"))?;
+    let mut suffix = [0u8; 8];
+    crate::keys::random_fill(&mut suffix);
+    let tmp = dir.join(format!(
+        "{TMP_PREFIX}{name}-{:016x}",
+        u64::from_le_bytes(suffix)
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes `path` and makes the removal durable.
+pub(crate) fn remove_durably(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// fsync a directory, so renames and removals in it survive a crash.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` (and parents) with mode 0700 if missing.
+pub(crate) fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Deletes temporary files left by a crash in `dir`.
+pub(crate) fn remove_debris(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TMP_PREFIX))
+        {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn atomic_write_replaces_and_is_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a.bin");
+        write_atomic(&p, b"one").expect("write");
+        write_atomic(&p, b"two").expect("overwrite");
+        assert_eq!(fs::read(&p).expect("read"), b"two");
+        assert_eq!(
+            fs::metadata(&p).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        fs::write(dir.path().join(".tmp-a.bin-1"), b"debris").expect("debris");
+        assert_eq!(remove_debris(dir.path()).expect("clean"), 1);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["a.bin"]);
+        remove_durably(&p).expect("remove");
+        remove_durably(&p).expect("removing twice is fine");
+    }
+}

@@ -1,0 +1,501 @@
+//! The relay agent: takes a captured image to the store reliably, through
+//! Wi-Fi dead zones and app kills (feature `relay`).
+//!
+//! ```text
+//! enroll(payload) ─▶ device key, pinned store + org key ─▶ (admin approves) ─▶ refresh(): certificate + directory
+//! capture(image, record) ─▶ sanitize ─▶ seal to the directory ─▶ outbox (ciphertext, atomic)   ← no network
+//! sync() / uploader thread ─▶ PUT to the store ─▶ verify the signed receipt ─▶ delete from the outbox
+//! ```
+//!
+//! The facade ([`Relay`]) is shaped for the phone bridges: an opaque
+//! handle, byte buffers and strings in and out, errors with fixed numeric
+//! codes ([`RelayError::code`]), no generics or lifetimes. Calls block;
+//! the bridges run them off the UI thread. Network calls use reqwest's
+//! blocking client (tokio underneath) with rustls pinned to the store's
+//! key ([`pin`]); no OpenSSL.
+//!
+//! Crash safety: an envelope is in the outbox (complete) before
+//! [`Relay::capture`] returns, and leaves it only after the store's
+//! receipt for exactly its bytes has verified against the store key pinned
+//! at enrolment. Uploads are idempotent by envelope id, so a kill between
+//! the store's commit and the outbox delete only causes a harmless resend.
+
+mod client;
+mod enrolment;
+mod error;
+mod fsio;
+mod home;
+mod outbox;
+pub mod pin;
+mod uploader;
+
+pub use client::{DeviceState, StoreClient, Upload, ENROL_CONTEXT};
+pub use enrolment::{parse_pin, pin_to_string, EnrolmentPayload};
+pub use error::RelayError;
+pub use home::DeviceConfig;
+pub use outbox::{Outbox, OutboxEntry};
+pub use uploader::{Backoff, UploaderHandle};
+
+use std::path::Path;
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::envelope::{self, EnvelopeId, Signer};
+use crate::keys::{
+    decode_key_file, encode_key_file, DeviceCertificate, DeviceSigningKey, KeyError, Recipient,
+    SignedDirectory,
+};
+use crate::record::{ClinicalRecord, DeviceIdHex, MediaType};
+use crate::sanitize;
+use home::Home;
+
+/// Something a UI may want to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An envelope was sealed and queued.
+    Queued {
+        /// Its id.
+        id: EnvelopeId,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// An envelope is being sent.
+    Uploading {
+        /// Its id.
+        id: EnvelopeId,
+    },
+    /// The store confirmed it; it left the outbox.
+    Uploaded {
+        /// Its id.
+        id: EnvelopeId,
+    },
+    /// The store refused it for good; moved to `outbox/rejected/`.
+    Rejected {
+        /// Its id.
+        id: EnvelopeId,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Sending failed; it stays queued and will be retried.
+    Retrying {
+        /// The error code ([`RelayError::code`]).
+        code: u32,
+        /// Milliseconds until the next attempt (0 when not known).
+        delay_ms: u64,
+    },
+}
+
+/// What one [`Relay::sync`] pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Envelopes the store confirmed.
+    pub uploaded: usize,
+    /// Envelopes the store refused for good.
+    pub rejected: usize,
+    /// Envelopes still queued.
+    pub remaining: usize,
+}
+
+/// The outbox at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The device's id.
+    pub device_id: String,
+    /// Whether it holds a certificate (approved).
+    pub approved: bool,
+    /// The recipient directory's version, if one is held.
+    pub directory_version: Option<u64>,
+    /// Envelopes queued.
+    pub queued: Vec<OutboxEntry>,
+    /// Envelopes the store refused.
+    pub rejected: Vec<OutboxEntry>,
+    /// The last error of a sync, if the last sync failed.
+    pub last_error: Option<(u32, String)>,
+}
+
+struct Held {
+    certificate: Option<DeviceCertificate>,
+    directory: Option<SignedDirectory>,
+    last_error: Option<(u32, String)>,
+}
+
+/// An enrolled device: the handle the CLI and the phone bridges hold.
+pub struct Relay {
+    home: Home,
+    config: DeviceConfig,
+    key: DeviceSigningKey,
+    client: StoreClient,
+    outbox: Outbox,
+    held: Mutex<Held>,
+    sync_lock: Mutex<()>,
+    events: Mutex<Vec<Sender<Event>>>,
+    wake: (Mutex<u64>, Condvar),
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("device_id", &self.config.device_id)
+            .field("store", &self.config.store_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind
+    // (no invariant spans the lock), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Relay {
+    /// Enrols this device with the store named in `payload`, in the
+    /// (new) home directory `home`: checks the store's organisation key
+    /// against the payload, generates the device key, registers it with
+    /// the one-time code, and saves the enrolment. The device is then
+    /// pending until the administrator approves it; see [`Relay::refresh`].
+    pub fn enroll(home: &Path, payload: &EnrolmentPayload) -> Result<Relay, RelayError> {
+        let h = Home::new(home);
+        if h.is_enrolled() {
+            return Err(RelayError::AlreadyEnrolled);
+        }
+        h.create()?;
+        let client = StoreClient::new(&payload.url, payload.pin)?;
+        let info = client.info()?;
+        let org = info.org_key.ok_or(RelayError::Store {
+            status: 503,
+            message: "the store has no organisation key yet (not bootstrapped)".to_owned(),
+        })?;
+        if org.id() != payload.org {
+            return Err(RelayError::OrgMismatch);
+        }
+        let key = DeviceSigningKey::generate();
+        h.write(
+            &h.key(),
+            encode_key_file(&key, None).as_bytes(),
+            "write device.key",
+        )?;
+        let me = match client.enrol(&payload.code, &key) {
+            Ok(me) => me,
+            Err(e) => {
+                // Nothing was registered: leave the home as it was.
+                let _ = h.remove(&h.key(), "remove device.key");
+                return Err(e);
+            }
+        };
+        h.save_config(&DeviceConfig {
+            version: 1,
+            store_url: payload.url.clone(),
+            tls_pin: pin_to_string(&payload.pin),
+            org_key: org,
+            store_key: info.store_key,
+            device_id: me.device_id,
+            enrolled_at: unix_now(),
+        })?;
+        Relay::open(home)
+    }
+
+    /// Opens an enrolled device home (no network).
+    pub fn open(home: &Path) -> Result<Relay, RelayError> {
+        let h = Home::new(home);
+        let config = h.load_config()?;
+        let key_text = h
+            .read_optional(&h.key(), "read device.key")?
+            .ok_or(RelayError::DamagedHome("device.key (missing)"))?;
+        let key_text =
+            String::from_utf8(key_text).map_err(|_| RelayError::DamagedHome("device.key"))?;
+        let key: DeviceSigningKey = decode_key_file(&key_text, || {
+            Err(KeyError::Malformed {
+                expected: "an unprotected device key",
+                reason: "the device key is passphrase-protected",
+            })
+        })
+        .map_err(|_| RelayError::DamagedHome("device.key"))?;
+        if key.public().id() != config.device_id {
+            return Err(RelayError::DamagedHome(
+                "device.key (not this device's key)",
+            ));
+        }
+        let pin = parse_pin(&config.tls_pin).ok_or(RelayError::DamagedHome("device.json"))?;
+        let client = StoreClient::new(&config.store_url, pin)?;
+        let outbox = Outbox::open(&h.outbox()).map_err(RelayError::io("open the outbox"))?;
+        let relay = Relay {
+            client,
+            outbox,
+            key,
+            held: Mutex::new(Held {
+                certificate: None,
+                directory: None,
+                last_error: None,
+            }),
+            sync_lock: Mutex::new(()),
+            events: Mutex::new(Vec::new()),
+            wake: (Mutex::new(0), Condvar::new()),
+            config,
+            home: h,
+        };
+        relay.load_held()?;
+        Ok(relay)
+    }
+
+    /// Loads the certificate and directory kept in the home, re-checking
+    /// both against the pinned organisation key.
+    fn load_held(&self) -> Result<(), RelayError> {
+        let now = unix_now();
+        let certificate = match self
+            .home
+            .read_optional(&self.home.certificate(), "read certificate.bin")?
+        {
+            Some(b) => Some(self.check_certificate(&b, now)?),
+            None => None,
+        };
+        let directory = match self
+            .home
+            .read_optional(&self.home.directory(), "read directory.bin")?
+        {
+            Some(b) => Some(self.check_directory(&b, now)?),
+            None => None,
+        };
+        let mut held = lock(&self.held);
+        held.certificate = certificate;
+        held.directory = directory;
+        Ok(())
+    }
+
+    fn check_certificate(&self, bytes: &[u8], now: u64) -> Result<DeviceCertificate, RelayError> {
+        let cert = DeviceCertificate::from_bytes(bytes)
+            .map_err(|_| RelayError::Untrusted("device certificate"))?;
+        cert.verify(&self.config.org_key, now)
+            .map_err(|_| RelayError::Untrusted("device certificate"))?;
+        if cert.device_key() != &self.key.public() {
+            return Err(RelayError::Untrusted("device certificate"));
+        }
+        Ok(cert)
+    }
+
+    fn check_directory(&self, bytes: &[u8], now: u64) -> Result<SignedDirectory, RelayError> {
+        let signed = SignedDirectory::from_bytes(bytes)
+            .map_err(|_| RelayError::Untrusted("recipient directory"))?;
+        match signed.verify(&self.config.org_key, now) {
+            Ok(dir) if !dir.entries.is_empty() => {}
+            Ok(_) => return Err(RelayError::NoDirectory),
+            Err(crate::keys::CertificateError::Expired) => return Err(RelayError::NoDirectory),
+            Err(_) => return Err(RelayError::Untrusted("recipient directory")),
+        }
+        Ok(signed)
+    }
+
+    /// The enrolment.
+    pub fn config(&self) -> &DeviceConfig {
+        &self.config
+    }
+
+    /// Asks the store for this device's certificate (once the administrator
+    /// has approved it) and the current recipient directory; verifies both
+    /// against the pinned organisation key and keeps them. A directory that
+    /// fails verification, or is older than the one held, is refused and
+    /// the held one kept.
+    pub fn refresh(&self) -> Result<DeviceState, RelayError> {
+        let now = unix_now();
+        let me = self.client.me(&self.key)?;
+        match me.state {
+            DeviceState::Active => {
+                let b64 = me
+                    .certificate
+                    .ok_or(RelayError::Untrusted("device certificate"))?;
+                let bytes = crate::protocol::text::parse_b64_vec(&b64)
+                    .ok_or(RelayError::Untrusted("device certificate"))?;
+                let cert = self.check_certificate(&bytes, now)?;
+                self.home
+                    .write(&self.home.certificate(), &bytes, "write certificate.bin")?;
+                lock(&self.held).certificate = Some(cert);
+            }
+            DeviceState::Pending => return Ok(DeviceState::Pending),
+            DeviceState::Revoked => {
+                self.home
+                    .remove(&self.home.certificate(), "remove certificate.bin")?;
+                lock(&self.held).certificate = None;
+                return Ok(DeviceState::Revoked);
+            }
+        }
+        let bytes = self.client.directory(&self.key)?;
+        let signed = self.check_directory(&bytes, now)?;
+        let held_version = lock(&self.held)
+            .directory
+            .as_ref()
+            .and_then(|d| d.verify(&self.config.org_key, now).ok().map(|d| d.version));
+        // Checked above; read the version again from the verified copy.
+        let new_version = signed
+            .verify(&self.config.org_key, now)
+            .map_err(|_| RelayError::Untrusted("recipient directory"))?
+            .version;
+        if held_version.is_some_and(|v| new_version < v) {
+            return Err(RelayError::Untrusted(
+                "recipient directory (older than the one held)",
+            ));
+        }
+        self.home
+            .write(&self.home.directory(), &bytes, "write directory.bin")?;
+        lock(&self.held).directory = Some(signed);
+        Ok(DeviceState::Active)
+    }
+
+    /// Sanitizes `image`, seals it with `record` to every recipient in the
+    /// directory, signed by this device, and queues the envelope. No
+    /// network: returns as soon as the envelope is durably in the outbox.
+    ///
+    /// The record's image description (type, SHA-256) and device id are
+    /// replaced by those of the sanitized image and this device.
+    pub fn capture(&self, image: &[u8], record: &ClinicalRecord) -> Result<EnvelopeId, RelayError> {
+        let now = unix_now();
+        let (certificate, recipients) = {
+            let held = lock(&self.held);
+            let certificate = held
+                .certificate
+                .clone()
+                .ok_or_else(|| RelayError::NotApproved(self.config.device_id.to_string()))?;
+            certificate
+                .verify(&self.config.org_key, now)
+                .map_err(|_| RelayError::NotApproved(self.config.device_id.to_string()))?;
+            let dir = held
+                .directory
+                .as_ref()
+                .ok_or(RelayError::NoDirectory)?
+                .verify(&self.config.org_key, now)
+                .map_err(|_| RelayError::NoDirectory)?;
+            let recipients: Vec<Recipient> = dir.entries.iter().map(|e| e.recipient).collect();
+            (certificate, recipients)
+        };
+        let sanitized = sanitize::sanitize(image)?;
+        let record = record.for_image(
+            MediaType::from(sanitized.report.format),
+            &sanitized.bytes,
+            Some(DeviceIdHex::from_bytes(self.config.device_id.0)),
+        )?;
+        let sealed = envelope::seal(
+            &sanitized.bytes,
+            &record,
+            &recipients,
+            Signer::Device {
+                key: &self.key,
+                certificate: &certificate,
+            },
+        )?;
+        self.outbox
+            .put(&sealed.id, &sealed.bytes)
+            .map_err(RelayError::io("write the envelope to the outbox"))?;
+        self.emit(Event::Queued {
+            id: sealed.id,
+            size: sealed.bytes.len() as u64,
+        });
+        self.wake_uploader();
+        Ok(sealed.id)
+    }
+
+    /// One pass over the outbox, oldest first: sends each envelope and
+    /// removes it once the store's receipt verifies. Stops at the first
+    /// transient failure (the rest would likely fail the same way) and
+    /// returns it; the envelopes stay queued.
+    pub fn sync(&self) -> Result<SyncReport, RelayError> {
+        let _one_at_a_time = lock(&self.sync_lock);
+        let mut report = SyncReport::default();
+        let entries = self
+            .outbox
+            .list()
+            .map_err(RelayError::io("list the outbox"))?;
+        for entry in &entries {
+            let bytes = match self.outbox.read(&entry.id) {
+                Ok(b) => b,
+                // Removed meanwhile (another process synced it): fine.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(self.failed(RelayError::Io {
+                        what: "read the outbox",
+                        source: e,
+                    }))
+                }
+            };
+            self.emit(Event::Uploading { id: entry.id });
+            match self.client.upload(&self.key, &entry.id, bytes.clone()) {
+                Ok(Upload::Stored(receipt)) => {
+                    if receipt.confirms(&self.config.store_key, &bytes).is_err() {
+                        return Err(self.failed(RelayError::BadReceipt));
+                    }
+                    self.outbox
+                        .remove(&entry.id)
+                        .map_err(RelayError::io("remove a sent envelope from the outbox"))?;
+                    report.uploaded += 1;
+                    self.emit(Event::Uploaded { id: entry.id });
+                }
+                Ok(Upload::Refused { status, .. }) => {
+                    self.outbox
+                        .reject(&entry.id)
+                        .map_err(RelayError::io("move a refused envelope aside"))?;
+                    report.rejected += 1;
+                    self.emit(Event::Rejected {
+                        id: entry.id,
+                        status,
+                    });
+                }
+                // This one and the rest stay queued for the next pass.
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+        lock(&self.held).last_error = None;
+        report.remaining = self
+            .outbox
+            .list()
+            .map_err(RelayError::io("list the outbox"))?
+            .len();
+        Ok(report)
+    }
+
+    fn failed(&self, e: RelayError) -> RelayError {
+        lock(&self.held).last_error = Some((e.code(), e.to_string()));
+        e
+    }
+
+    /// The outbox and enrolment at a glance (no network).
+    pub fn status(&self) -> Result<Status, RelayError> {
+        let held = lock(&self.held);
+        let now = unix_now();
+        Ok(Status {
+            device_id: self.config.device_id.to_string(),
+            approved: held.certificate.is_some(),
+            directory_version: held
+                .directory
+                .as_ref()
+                .and_then(|d| d.verify(&self.config.org_key, now).ok())
+                .map(|d| d.version),
+            queued: self
+                .outbox
+                .list()
+                .map_err(RelayError::io("list the outbox"))?,
+            rejected: self
+                .outbox
+                .rejected()
+                .map_err(RelayError::io("list the outbox"))?,
+            last_error: held.last_error.clone(),
+        })
+    }
+
+    /// Subscribes to events. Dropped receivers are forgotten.
+    pub fn subscribe(&self, sender: Sender<Event>) {
+        lock(&self.events).push(sender);
+    }
+
+    fn emit(&self, event: Event) {
+        lock(&self.events).retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    fn wake_uploader(&self) {
+        let (m, cv) = &self.wake;
+        *lock(m) += 1;
+        cv.notify_all();
+    }
+}

@@ -1,0 +1,145 @@
+//! The outbox: sealed envelopes waiting for the store, one file each.
+//!
+//! Only ciphertext is ever written here. An entry is written atomically
+//! (temp file, fsync, rename, fsync the directory) before `capture`
+//! returns, and removed only after the store's receipt for exactly those
+//! bytes has been verified. A crash at any point leaves every entry either
+//! complete or absent, never partial; temporary files from a crash are
+//! removed when the outbox is opened. An envelope the store refuses for
+//! good (for example, a recipient it no longer knows) is moved to
+//! `rejected/` so it neither blocks the queue nor is lost.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::fsio;
+use crate::envelope::EnvelopeId;
+
+const EXTENSION: &str = "sealcam";
+
+/// One queued envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Its id.
+    pub id: EnvelopeId,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was queued (file modification time, Unix seconds).
+    pub queued_at: u64,
+}
+
+/// The outbox directory.
+#[derive(Debug)]
+pub struct Outbox {
+    dir: PathBuf,
+    rejected: PathBuf,
+}
+
+impl Outbox {
+    /// Opens (creating if needed, mode 0700) the outbox in `dir` and
+    /// removes temporary files left by a crash.
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        let rejected = dir.join("rejected");
+        fsio::ensure_private_dir(&rejected)?;
+        fsio::remove_debris(dir)?;
+        Ok(Outbox {
+            dir: dir.to_owned(),
+            rejected,
+        })
+    }
+
+    fn path(&self, id: &EnvelopeId) -> PathBuf {
+        self.dir.join(format!("{id}.{EXTENSION}"))
+    }
+
+    /// Queues an envelope durably.
+    pub fn put(&self, id: &EnvelopeId, envelope: &[u8]) -> std::io::Result<()> {
+        fsio::write_atomic(&self.path(id), envelope)
+    }
+
+    /// Reads a queued envelope.
+    pub fn read(&self, id: &EnvelopeId) -> std::io::Result<Vec<u8>> {
+        fs::read(self.path(id))
+    }
+
+    /// Removes an envelope the store has confirmed.
+    pub fn remove(&self, id: &EnvelopeId) -> std::io::Result<()> {
+        fsio::remove_durably(&self.path(id))
+    }
+
+    /// Moves an envelope the store refused for good to `rejected/`.
+    pub fn reject(&self, id: &EnvelopeId) -> std::io::Result<()> {
+        let to = self.rejected.join(format!("{id}.{EXTENSION}"));
+        fs::rename(self.path(id), to)?;
+        fsio::sync_dir(&self.rejected)?;
+        fsio::sync_dir(&self.dir)
+    }
+
+    /// The queued envelopes, oldest first.
+    pub fn list(&self) -> std::io::Result<Vec<OutboxEntry>> {
+        list_dir(&self.dir)
+    }
+
+    /// The envelopes the store refused.
+    pub fn rejected(&self) -> std::io::Result<Vec<OutboxEntry>> {
+        list_dir(&self.rejected)
+    }
+}
+
+fn list_dir(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(id) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(&format!(".{EXTENSION}")))
+            .and_then(|stem| stem.parse::<EnvelopeId>().ok())
+        else {
+            continue;
+        };
+        let meta = entry.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        let queued_at = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        out.push(OutboxEntry {
+            id,
+            size: meta.len(),
+            queued_at,
+        });
+    }
+    out.sort_by_key(|e| (e.queued_at, e.id));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_list_remove_reject() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path()).expect("open");
+        let a = EnvelopeId([1; 16]);
+        let b = EnvelopeId([2; 16]);
+        outbox.put(&a, b"envelope a").expect("put");
+        outbox.put(&b, b"envelope bb").expect("put");
+        fs::write(dir.path().join("notes.txt"), b"ignored").expect("write");
+        fs::write(dir.path().join(".tmp-x"), b"debris").expect("write");
+        let outbox = Outbox::open(dir.path()).expect("reopen");
+        assert!(!dir.path().join(".tmp-x").exists(), "debris removed");
+        let ids: Vec<_> = outbox.list().expect("list").iter().map(|e| e.id).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.contains(&a) && ids.contains(&b));
+        assert_eq!(outbox.read(&b).expect("read"), b"envelope bb");
+        outbox.remove(&a).expect("remove");
+        outbox.reject(&b).expect("reject");
+        assert!(outbox.list().expect("list").is_empty());
+        assert_eq!(outbox.rejected().expect("rejected")[0].id, b);
+    }
+}
