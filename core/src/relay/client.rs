@@ -156,6 +156,48 @@ impl StoreClient {
             .body(body)
     }
 
+    /// Any signed request, for the records and admin tools: returns the
+    /// status and body. `body` is sent as `content_type` when non-empty.
+    pub fn signed_request<K: RequestSigner>(
+        &self,
+        key: &K,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(u16, Vec<u8>), RelayError> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
+        let has_body = !body.is_empty();
+        let mut req = self.signed(key, method, path_and_query, body);
+        if has_body {
+            req = req.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        let r = req.send().map_err(network)?;
+        let status = r.status().as_u16();
+        let bytes = r.bytes().map_err(network)?.to_vec();
+        Ok((status, bytes))
+    }
+
+    /// Any unsigned request (bootstrap, info): returns the status and body.
+    pub fn anonymous_request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Result<(u16, Vec<u8>), RelayError> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
+        let mut req = self.http.request(method, self.url(path_and_query));
+        if let Some(j) = json {
+            req = req.json(j);
+        }
+        let r = req.send().map_err(network)?;
+        let status = r.status().as_u16();
+        let bytes = r.bytes().map_err(network)?.to_vec();
+        Ok((status, bytes))
+    }
+
     /// `GET /v1/info`.
     pub fn info(&self) -> Result<StoreInfo, RelayError> {
         let r = self
