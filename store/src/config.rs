@@ -1,0 +1,341 @@
+//! Configuration: built-in defaults, an optional TOML file, then the
+//! command line (which wins). Every field has a default, so the store runs
+//! with no configuration at all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// When a filed envelope's ciphertext is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FiledPolicy {
+    /// As soon as any recipient has filed it.
+    Any,
+    /// Once every recipient has filed it.
+    All,
+}
+
+/// The whole configuration (TOML schema: see docs/API.md "Configuration").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Data directory (catalog, blobs, TLS, store key).
+    pub data: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The URL clients use (host added to the generated certificate; base of
+    /// patient link pages).
+    pub public_url: Option<String>,
+    /// TLS.
+    pub tls: TlsConfig,
+    /// Request limits.
+    pub limits: Limits,
+    /// Retention.
+    pub retention: Retention,
+    /// Rate limits.
+    pub rate_limit: RateLimits,
+    /// Patient link defaults and bounds.
+    pub links: LinkDefaults,
+    /// Enrolment code bounds.
+    pub enrolment: EnrolmentDefaults,
+}
+
+/// Operator-supplied certificate and key (PEM); generated when absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM, PKCS#8, SEC1 or PKCS#1).
+    pub key: Option<PathBuf>,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest envelope accepted (bytes).
+    pub max_envelope_bytes: u64,
+    /// Largest JSON or small binary body (bytes).
+    pub max_json_bytes: usize,
+    /// Whole-request timeout (seconds).
+    pub request_timeout_secs: u64,
+    /// Envelopes verified in memory at once; 0 = twice the CPU count.
+    pub verify_concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_envelope_bytes: 64 * 1024 * 1024,
+            max_json_bytes: 256 * 1024,
+            request_timeout_secs: 300,
+            verify_concurrency: 0,
+        }
+    }
+}
+
+/// Retention: when ciphertext is deleted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// Delete once filed by any or all recipients.
+    pub filed_policy: FiledPolicy,
+    /// Delete at this age regardless (seconds; default 30 days).
+    pub max_age_secs: u64,
+    /// How often the sweeper runs (seconds).
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            filed_policy: FiledPolicy::Any,
+            max_age_secs: 30 * 24 * 3600,
+            sweep_interval_secs: 60,
+        }
+    }
+}
+
+/// Token-bucket rate limits, per client IP (anonymous and link endpoints)
+/// and per patient link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Sustained requests per minute per IP.
+    pub ip_per_minute: u32,
+    /// Burst per IP.
+    pub ip_burst: u32,
+    /// Sustained requests per minute per link.
+    pub link_per_minute: u32,
+    /// Burst per link.
+    pub link_burst: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            ip_per_minute: 60,
+            ip_burst: 30,
+            link_per_minute: 30,
+            link_burst: 10,
+        }
+    }
+}
+
+/// Patient link defaults and bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkDefaults {
+    /// Default lifetime (seconds; 7 days).
+    pub default_expires_in_secs: u64,
+    /// Longest lifetime allowed (seconds; 30 days).
+    pub max_expires_in_secs: u64,
+    /// Default number of uploads.
+    pub default_max_uploads: u32,
+    /// Most uploads allowed on one link.
+    pub max_max_uploads: u32,
+    /// Default size limit per upload (bytes; 32 MiB).
+    pub default_max_bytes: u64,
+}
+
+impl Default for LinkDefaults {
+    fn default() -> Self {
+        LinkDefaults {
+            default_expires_in_secs: 7 * 24 * 3600,
+            max_expires_in_secs: 30 * 24 * 3600,
+            default_max_uploads: 5,
+            max_max_uploads: 100,
+            default_max_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Enrolment code bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrolmentDefaults {
+    /// Default lifetime (seconds; 1 day).
+    pub default_expires_in_secs: u64,
+    /// Longest lifetime (seconds; 7 days).
+    pub max_expires_in_secs: u64,
+}
+
+impl Default for EnrolmentDefaults {
+    fn default() -> Self {
+        EnrolmentDefaults {
+            default_expires_in_secs: 24 * 3600,
+            max_expires_in_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// The default data directory.
+pub const DEFAULT_DATA: &str = "./sealcam-data";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from(DEFAULT_DATA),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public_url: None,
+            tls: TlsConfig::default(),
+            limits: Limits::default(),
+            retention: Retention::default(),
+            rate_limit: RateLimits::default(),
+            links: LinkDefaults::default(),
+            enrolment: EnrolmentDefaults::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        Ok(c)
+    }
+
+    /// Reads a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks ranges that would make the store misbehave.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad("tls.cert and tls.key must be given together");
+        }
+        if self.limits.max_envelope_bytes == 0 {
+            return bad("limits.max_envelope_bytes must be positive");
+        }
+        if self.limits.request_timeout_secs == 0 {
+            return bad("limits.request_timeout_secs must be positive");
+        }
+        if self.retention.sweep_interval_secs == 0 {
+            return bad("retention.sweep_interval_secs must be positive");
+        }
+        let r = &self.rate_limit;
+        if r.ip_per_minute == 0 || r.ip_burst == 0 || r.link_per_minute == 0 || r.link_burst == 0 {
+            return bad("rate_limit values must be positive");
+        }
+        let l = &self.links;
+        if l.default_expires_in_secs == 0 || l.default_expires_in_secs > l.max_expires_in_secs {
+            return bad("links.default_expires_in_secs must be 1..=links.max_expires_in_secs");
+        }
+        if l.default_max_uploads == 0 || l.default_max_uploads > l.max_max_uploads {
+            return bad("links.default_max_uploads must be 1..=links.max_max_uploads");
+        }
+        if l.default_max_bytes == 0 || l.default_max_bytes > self.limits.max_envelope_bytes {
+            return bad("links.default_max_bytes must be 1..=limits.max_envelope_bytes");
+        }
+        let e = &self.enrolment;
+        if e.default_expires_in_secs == 0 || e.default_expires_in_secs > e.max_expires_in_secs {
+            return bad(
+                "enrolment.default_expires_in_secs must be 1..=enrolment.max_expires_in_secs",
+            );
+        }
+        Ok(())
+    }
+
+    /// How many envelopes may be verified in memory at once.
+    pub fn verify_permits(&self) -> usize {
+        if self.limits.verify_concurrency > 0 {
+            return self.limits.verify_concurrency;
+        }
+        std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_defaults() {
+        let c = Config::from_toml("", Path::new("x.toml")).expect("parses");
+        assert_eq!(c.retention.max_age_secs, 30 * 24 * 3600);
+        assert_eq!(c.links.default_max_uploads, 5);
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn full_file() {
+        let text = r#"
+            data = "/tmp/x"
+            listen = "127.0.0.1:0"
+            public_url = "https://store.example"
+            [tls]
+            cert = "c.pem"
+            key = "k.pem"
+            [limits]
+            max_envelope_bytes = 1000000
+            [retention]
+            filed_policy = "all"
+            max_age_secs = 5
+            sweep_interval_secs = 1
+            [rate_limit]
+            ip_per_minute = 5
+            ip_burst = 2
+            link_per_minute = 3
+            link_burst = 1
+            [links]
+            default_max_bytes = 1000
+        "#;
+        let c = Config::from_toml(text, Path::new("x.toml")).expect("parses");
+        assert_eq!(c.retention.filed_policy, FiledPolicy::All);
+        assert_eq!(c.retention.sweep_interval_secs, 1);
+        assert_eq!(c.rate_limit.link_burst, 1);
+        assert_eq!(c.listen.port(), 0);
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_refused() {
+        assert!(Config::from_toml("nope = 1", Path::new("x")).is_err());
+        assert!(Config::from_toml("[retention]\nfiled_policy = \"some\"", Path::new("x")).is_err());
+        let c = Config::from_toml("[retention]\nsweep_interval_secs = 0", Path::new("x"))
+            .expect("parses");
+        assert!(c.validate().is_err());
+        let c = Config::from_toml("[tls]\ncert = \"a\"", Path::new("x")).expect("parses");
+        assert!(c.validate().is_err());
+    }
+}

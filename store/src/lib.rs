@@ -1,0 +1,38 @@
+//! sealcam-store: the clinical store. It holds sealed envelopes
+//! (ciphertext only), enrols devices, registers staff, serves the
+//! organisation-signed recipient directory, issues patient links, and keeps
+//! a hash-chained audit log. See docs/API.md and ARCHITECTURE.md.
+//!
+//! | module | does |
+//! |---|---|
+//! | [`server`] | start-up, banner, TLS serving, graceful shutdown |
+//! | [`config`] | defaults, TOML file |
+//! | [`tls`] | generated or operator certificate, SPKI pin, rustls (ring) |
+//! | [`routes`] | one module per resource |
+//! | [`auth`] | signed requests and link tokens as extractors |
+//! | [`upload`] | stream to disk while hashing, bounded verification, durable commit, receipt |
+//! | [`catalog`] | the catalog trait and its SQLite implementation |
+//! | [`blobs`] | the blob-store trait and its filesystem implementation |
+//! | [`audit`] | hash chain: encoding, verification |
+//! | [`retention`] | background deletion of filed or old ciphertext |
+//! | [`rate_limit`], [`metrics`] | token buckets; Prometheus text |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod auth;
+pub mod blobs;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod ids;
+pub mod metrics;
+pub mod offline;
+pub mod rate_limit;
+pub mod retention;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod upload;

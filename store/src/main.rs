@@ -1,0 +1,150 @@
+//! `sealcam-store`: serve, or check/export the audit log offline.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sealcam_store::config::{Config, DEFAULT_DATA};
+use sealcam_store::offline::{self, OfflineError};
+use sealcam_store::server;
+
+#[derive(Parser)]
+#[command(name = "sealcam-store", version, about = "sealcam clinical store")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the store over TLS.
+    Serve {
+        /// Data directory (catalog, blobs, TLS, store key).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Listen address (port 0: any free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Operator certificate chain (PEM); with --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Operator private key (PEM); with --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// The URL clients use (its host is added to a generated certificate).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exit 1 naming the first bad entry.
+    Verify {
+        /// Data directory.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+    },
+    /// Print every entry as a JSON line.
+    Export {
+        /// Data directory.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sealcam-store: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            data,
+            listen,
+            config,
+            tls_cert,
+            tls_key,
+            public_url,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("SEALCAM_LOG")
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .init();
+            let mut cfg = match &config {
+                Some(p) => Config::load(p)?,
+                None => Config::default(),
+            };
+            if let Some(d) = data {
+                cfg.data = d;
+            }
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            if tls_cert.is_some() {
+                cfg.tls.cert = tls_cert;
+                cfg.tls.key = tls_key;
+            }
+            if public_url.is_some() {
+                cfg.public_url = public_url;
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(server::serve(
+                cfg,
+                |banner| {
+                    let mut out = std::io::stdout().lock();
+                    for line in banner.lines() {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    let _ = out.flush();
+                },
+                server::shutdown_signal(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { data } => match offline::verify_audit(&data) {
+                Ok(n) => {
+                    println!("audit chain intact: {n} entries");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(OfflineError::Broken(b)) => {
+                    println!("audit chain BROKEN at seq {}: {}", b.seq, b.reason);
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e.into()),
+            },
+            AuditCommand::Export { data } => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                offline::export_audit(&data, &mut out)?;
+                out.flush()?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}

@@ -1,0 +1,135 @@
+//! Prometheus metrics, hand-written text exposition format (counters and
+//! gauges in atomics; no labels carrying ids or patient data).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The store's counters and gauges.
+#[derive(Default)]
+pub struct Metrics {
+    /// HTTP responses by class.
+    pub responses_2xx: AtomicU64,
+    /// 4xx responses.
+    pub responses_4xx: AtomicU64,
+    /// 5xx responses.
+    pub responses_5xx: AtomicU64,
+    /// Envelopes accepted (new).
+    pub uploads_accepted: AtomicU64,
+    /// Re-uploads of identical bytes.
+    pub uploads_duplicate: AtomicU64,
+    /// Uploads refused (invalid, conflict, too large, link unusable).
+    pub uploads_rejected: AtomicU64,
+    /// Bytes of accepted envelopes.
+    pub upload_bytes: AtomicU64,
+    /// Uploads being received right now.
+    pub uploads_in_flight: AtomicU64,
+    /// Envelopes being verified in memory right now.
+    pub verifying: AtomicU64,
+    /// Envelopes fetched by staff.
+    pub fetches: AtomicU64,
+    /// Requests that failed authentication.
+    pub auth_failures: AtomicU64,
+    /// Requests refused by rate limits.
+    pub rate_limited: AtomicU64,
+    /// Blobs deleted by retention.
+    pub retention_deleted: AtomicU64,
+}
+
+/// Adds one.
+pub fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Guard that decrements a gauge when dropped.
+pub struct GaugeGuard<'a>(&'a AtomicU64);
+
+impl<'a> GaugeGuard<'a> {
+    /// Increments `g` until the guard is dropped.
+    pub fn new(g: &'a AtomicU64) -> Self {
+        g.fetch_add(1, Ordering::Relaxed);
+        GaugeGuard(g)
+    }
+}
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Metrics {
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, &AtomicU64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, v) in samples {
+                let _ = writeln!(out, "{name}{labels} {}", v.load(Ordering::Relaxed));
+            }
+        };
+        metric(
+            "sealcam_http_responses_total",
+            "counter",
+            "HTTP responses by status class.",
+            &[
+                ("{class=\"2xx\"}", &self.responses_2xx),
+                ("{class=\"4xx\"}", &self.responses_4xx),
+                ("{class=\"5xx\"}", &self.responses_5xx),
+            ],
+        );
+        metric(
+            "sealcam_uploads_total",
+            "counter",
+            "Envelope uploads by result.",
+            &[
+                ("{result=\"accepted\"}", &self.uploads_accepted),
+                ("{result=\"duplicate\"}", &self.uploads_duplicate),
+                ("{result=\"rejected\"}", &self.uploads_rejected),
+            ],
+        );
+        metric(
+            "sealcam_upload_bytes_total",
+            "counter",
+            "Bytes of accepted envelopes.",
+            &[("", &self.upload_bytes)],
+        );
+        metric(
+            "sealcam_uploads_in_flight",
+            "gauge",
+            "Uploads being received.",
+            &[("", &self.uploads_in_flight)],
+        );
+        metric(
+            "sealcam_envelopes_verifying",
+            "gauge",
+            "Envelopes held in memory for verification.",
+            &[("", &self.verifying)],
+        );
+        metric(
+            "sealcam_fetches_total",
+            "counter",
+            "Envelopes fetched by staff.",
+            &[("", &self.fetches)],
+        );
+        metric(
+            "sealcam_auth_failures_total",
+            "counter",
+            "Requests that failed authentication.",
+            &[("", &self.auth_failures)],
+        );
+        metric(
+            "sealcam_rate_limited_total",
+            "counter",
+            "Requests refused by rate limits.",
+            &[("", &self.rate_limited)],
+        );
+        metric(
+            "sealcam_retention_deleted_total",
+            "counter",
+            "Envelope blobs deleted by retention.",
+            &[("", &self.retention_deleted)],
+        );
+        out
+    }
+}

@@ -1,0 +1,244 @@
+//! Patient links: created by a device or staff member, used by a patient
+//! with the token (`Authorization: Sealcam-Link <token>`).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sealcam_core::envelope::EnvelopeId;
+use serde::Deserialize;
+
+use crate::audit::{Action, AuditEvent};
+use crate::auth::{LinkAuth, Principal, Signed};
+use crate::catalog::{Creator, EnvelopeRow, Link, Source};
+use crate::error::ApiError;
+use crate::ids::{unix_now, LinkId, LinkToken};
+use crate::metrics::{inc, GaugeGuard};
+use crate::state::AppState;
+use crate::upload::{self, CheckMode};
+
+/// Largest opaque context blob.
+const MAX_CONTEXT_BYTES: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    expires_in_secs: Option<u64>,
+    max_uploads: Option<u32>,
+    max_bytes: Option<u64>,
+    context: Option<String>,
+}
+
+fn creator(who: &Principal) -> Result<Creator, ApiError> {
+    match who {
+        Principal::Staff(s) => Ok(Creator::Staff(s.staff_id)),
+        Principal::Device(_) => Ok(Creator::Device(who.active_device()?.device_id)),
+        Principal::Admin(_) => Err(ApiError::forbidden(
+            "links are created by a device or a staff member",
+        )),
+    }
+}
+
+fn link_json(l: &Link, now: u64) -> serde_json::Value {
+    serde_json::json!({
+        "link_id": l.link_id,
+        "created_by": l.created_by,
+        "created_at": l.created_at,
+        "expires_at": l.expires_at,
+        "uploads": l.uploads,
+        "max_uploads": l.max_uploads,
+        "max_bytes": l.max_bytes,
+        "state": l.state(now),
+    })
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    req: Signed,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let by = creator(&req.who)?;
+    let b: CreateBody = super::json(&req.body)?;
+    let d = &state.config.links;
+    let bad = |code, m: String| ApiError::bad_request(code, m);
+    let lifetime = b.expires_in_secs.unwrap_or(d.default_expires_in_secs);
+    if lifetime == 0 || lifetime > d.max_expires_in_secs {
+        return Err(bad(
+            "bad_expiry",
+            format!("expires_in_secs must be 1 to {}", d.max_expires_in_secs),
+        ));
+    }
+    let max_uploads = b.max_uploads.unwrap_or(d.default_max_uploads);
+    if max_uploads == 0 || max_uploads > d.max_max_uploads {
+        return Err(bad(
+            "bad_max_uploads",
+            format!("max_uploads must be 1 to {}", d.max_max_uploads),
+        ));
+    }
+    let max_bytes = b.max_bytes.unwrap_or(d.default_max_bytes);
+    let ceiling = state.config.limits.max_envelope_bytes;
+    if max_bytes == 0 || max_bytes > ceiling {
+        return Err(bad(
+            "bad_max_bytes",
+            format!("max_bytes must be 1 to {ceiling}"),
+        ));
+    }
+    let context = b
+        .context
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c.as_bytes())
+                .ok()
+                .filter(|v| v.len() <= MAX_CONTEXT_BYTES)
+                .ok_or_else(|| {
+                    bad(
+                        "bad_context",
+                        "context must be base64url (no padding), at most 64 KiB decoded".into(),
+                    )
+                })
+        })
+        .transpose()?;
+    let now = unix_now();
+    let token = LinkToken::generate();
+    let link = Link {
+        link_id: LinkId::random(),
+        created_by: by,
+        created_at: now,
+        expires_at: now + lifetime,
+        uploads: 0,
+        max_uploads,
+        max_bytes,
+        revoked_at: None,
+        context,
+    };
+    let (link_id, expires_at) = (link.link_id, link.expires_at);
+    let hash = token.hash();
+    let ev = AuditEvent::new(Action::LinkCreate, req.who.actor(), link_id.to_string()).with_detail(
+        serde_json::json!({"expires_at": expires_at, "max_uploads": max_uploads, "max_bytes": max_bytes}),
+    );
+    state.db(move |c| c.create_link(&link, hash, ev)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "link_id": link_id,
+            "token": token.expose(),
+            "expires_at": expires_at,
+            "max_uploads": max_uploads,
+            "max_bytes": max_bytes,
+        })),
+    ))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    req: Signed,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let filter = match &req.who {
+        Principal::Admin(_) => None,
+        who => Some(creator(who)?),
+    };
+    let now = unix_now();
+    let links = state.db(move |c| c.list_links(filter)).await?;
+    Ok(Json(links.iter().map(|l| link_json(l, now)).collect()))
+}
+
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<StatusCode, ApiError> {
+    req.who.not_pending()?;
+    let id: LinkId = super::path_id(&id)?;
+    let link = state.db(move |c| c.link(id)).await?;
+    let link = link.ok_or_else(|| ApiError::not_found("no such link"))?;
+    let allowed = match &req.who {
+        Principal::Admin(_) => true,
+        who => creator(who).is_ok_and(|c| c == link.created_by),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "only the link's creator or the administrator may revoke it",
+        ));
+    }
+    let ev = AuditEvent::new(Action::LinkRevoke, req.who.actor(), id.to_string());
+    state.db(move |c| c.revoke_link(id, unix_now(), ev)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn info(auth: LinkAuth) -> Result<Json<serde_json::Value>, ApiError> {
+    let l = &auth.link;
+    if !l.usable(unix_now()) {
+        return Err(ApiError::gone());
+    }
+    Ok(Json(serde_json::json!({
+        "link_id": l.link_id,
+        "expires_at": l.expires_at,
+        "uploads_left": l.max_uploads.saturating_sub(l.uploads),
+        "max_bytes": l.max_bytes,
+    })))
+}
+
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: LinkAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let link = auth.link;
+    let id: EnvelopeId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("bad_id", "the envelope id must be 32 hex digits"))?;
+    let limit = link.max_bytes.min(state.config.limits.max_envelope_bytes);
+    let _gauge = GaugeGuard::new(&state.metrics.uploads_in_flight);
+    let r = async {
+        if !link.usable(unix_now()) {
+            // A retry of an upload already made through this link may
+            // still get its receipt; anything else is refused unread.
+            let row = state.db(move |c| c.envelope(id)).await?;
+            return match row {
+                Some(r) if r.link_id == Some(link.link_id) => {
+                    let staged = upload::receive(&state, body, limit).await?;
+                    upload::existing(&state, &staged, &r)
+                }
+                _ => Err(ApiError::gone()),
+            };
+        }
+        upload::check_length(&headers, limit)?;
+        let staged = upload::receive(&state, body, limit).await?;
+        if let Some(resp) = upload::precheck(&state, &staged, id).await? {
+            return Ok(resp);
+        }
+        let h = upload::check(&state, &staged, id, CheckMode::Link).await?;
+        let row = EnvelopeRow {
+            id,
+            sha256: staged.sha256,
+            size: staged.size,
+            created_at: h.created_at,
+            received_at: unix_now(),
+            source: Source::Link,
+            sender: None,
+            link_id: Some(link.link_id),
+            context: link.context.clone(),
+            recipients: h.recipients,
+            blob_deleted_at: None,
+        };
+        let actor = format!("link:{}", link.link_id);
+        let audit = vec![
+            AuditEvent::new(Action::EnvelopeUpload, actor.clone(), id.to_string()).with_detail(
+                serde_json::json!({"size": staged.size, "sha256": hex::encode(staged.sha256)}),
+            ),
+            AuditEvent::new(Action::LinkUse, actor, link.link_id.to_string())
+                .with_detail(serde_json::json!({"envelope_id": id.to_string()})),
+        ];
+        upload::commit(&state, staged, row, audit).await
+    }
+    .await;
+    if matches!(&r, Err(e) if e.status.is_client_error() && e.status != StatusCode::CONFLICT && e.status != StatusCode::GONE)
+    {
+        inc(&state.metrics.uploads_rejected);
+    }
+    r
+}

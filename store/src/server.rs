@@ -1,0 +1,320 @@
+//! `serve`: open the data directory, print the start-up lines, serve over
+//! TLS until SIGTERM/SIGINT, then drain in-flight requests (30 s).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use sealcam_core::keys::{decode_key_file, encode_key_file, KeyError, StoreSigningKey};
+use tokio::sync::Semaphore;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::blobs::{BlobStore, FsBlobStore};
+use crate::catalog::{Catalog, SqliteCatalog};
+use crate::config::Config;
+use crate::error::StoreError;
+use crate::files::write_secret_file;
+use crate::ids::OneTimeCode;
+use crate::metrics::{inc, Metrics};
+use crate::rate_limit::RateLimiter;
+use crate::state::{AppState, Inner};
+use crate::tls;
+
+/// Catalog file name in the data directory.
+pub const CATALOG_FILE: &str = "catalog.sqlite";
+/// Store key file name in the data directory.
+pub const STORE_KEY_FILE: &str = "store.key";
+/// How long in-flight requests may run after a shutdown signal.
+pub const DRAIN_SECS: u64 = 30;
+
+/// Why the store could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration refused.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The store key file is unreadable.
+    #[error("{STORE_KEY_FILE}: {0}")]
+    StoreKey(KeyError),
+    /// Binding or serving failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> StartError {
+    move |source| StartError::Io { what, source }
+}
+
+fn load_or_create_store_key(data: &Path) -> Result<StoreSigningKey, StartError> {
+    let path = data.join(STORE_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => decode_key_file::<StoreSigningKey>(&text, || {
+            Err(KeyError::KeyFile {
+                reason: "the store key must not be passphrase-protected",
+            })
+        })
+        .map_err(StartError::StoreKey),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = StoreSigningKey::generate();
+            let text = encode_key_file(&key, None);
+            write_secret_file(&path, text.as_bytes()).map_err(io("writing store.key"))?;
+            Ok(key)
+        }
+        Err(e) => Err(StartError::Io {
+            what: "reading store.key",
+            source: e,
+        }),
+    }
+}
+
+/// Removes blobs the catalog does not know (a crash between rename and
+/// catalog commit) and empties the staging directory.
+pub fn recover(catalog: &dyn Catalog, blobs: &dyn BlobStore) -> Result<usize, StoreError> {
+    blobs.clear_staging()?;
+    let live: std::collections::HashSet<_> = catalog.live_envelope_ids()?.into_iter().collect();
+    let mut removed = 0;
+    for id in blobs.list()? {
+        if !live.contains(&id) {
+            blobs.delete(id)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+async fn count_status(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let resp = next.run(req).await;
+    let s = resp.status();
+    let m = &state.metrics;
+    if s.is_success() {
+        inc(&m.responses_2xx);
+    } else if s.is_client_error() {
+        inc(&m.responses_4xx);
+    } else if s.is_server_error() {
+        inc(&m.responses_5xx);
+    }
+    resp
+}
+
+/// The router with middleware: body limit, timeout, tracing (method and
+/// route only: never headers, never query values), status metrics.
+pub fn app(state: AppState) -> Router {
+    let limits = &state.config.limits;
+    // Streamed uploads enforce their own (lower or equal) limit; this is
+    // the outer bound for every body.
+    let body_limit = usize::try_from(limits.max_envelope_bytes).unwrap_or(usize::MAX);
+    let timeout = Duration::from_secs(limits.request_timeout_secs);
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unmatched", |p| p.as_str())
+            .to_string();
+        tracing::info_span!("request", method = %req.method(), route = %route)
+    });
+    crate::routes::router()
+        .layer(middleware::from_fn_with_state(state.clone(), count_status))
+        .layer(trace)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .with_state(state)
+}
+
+/// What `serve` prints on start (contract: docs/STORE-CONTRACT.md).
+pub struct Banner {
+    /// `https://host:port`.
+    pub url: String,
+    /// `sha256/…`.
+    pub tls_pin: String,
+    /// `sealcamstore1…`.
+    pub store_key: String,
+    /// Present until bootstrapped.
+    pub bootstrap_code: Option<OneTimeCode>,
+}
+
+impl Banner {
+    /// The lines, in order.
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = vec![
+            format!("sealcam-store {} listening", env!("CARGO_PKG_VERSION")),
+            format!("url: {}", self.url),
+            format!("tls-pin: {}", self.tls_pin),
+            format!("store-key: {}", self.store_key),
+        ];
+        if let Some(code) = &self.bootstrap_code {
+            v.push(format!("bootstrap-code: {}", code.expose()));
+        }
+        v.push("ready".to_string());
+        v
+    }
+}
+
+fn url_for(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => "127.0.0.1".to_string(),
+            SocketAddr::V6(_) => "[::1]".to_string(),
+        }
+    } else {
+        match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        }
+    };
+    format!("https://{ip}:{}", addr.port())
+}
+
+/// An opened data directory, ready to serve.
+pub struct Opened {
+    /// Handler state.
+    pub state: AppState,
+    /// rustls configuration.
+    pub server_config: Arc<rustls::ServerConfig>,
+    /// The bootstrap code, while not bootstrapped (a fresh one each start).
+    pub bootstrap_code: Option<OneTimeCode>,
+}
+
+/// Opens the data directory: catalog, blobs (with crash recovery), store
+/// key, TLS material, bootstrap code.
+pub fn open(config: Config) -> Result<Opened, StartError> {
+    config.validate()?;
+    let data = config.data.clone();
+    std::fs::create_dir_all(&data).map_err(io("creating the data directory"))?;
+    let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&data.join(CATALOG_FILE))?);
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data.join("blobs"))?);
+    let removed = recover(catalog.as_ref(), blobs.as_ref())?;
+    if removed > 0 {
+        tracing::warn!(
+            removed,
+            "removed blobs without a catalog row (interrupted uploads)"
+        );
+    }
+    let store_key = load_or_create_store_key(&data)?;
+    let operator = match (&config.tls.cert, &config.tls.key) {
+        (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+        _ => None,
+    };
+    let host = config.public_url.as_deref().and_then(tls::url_host);
+    let material = tls::load_or_generate(&data, operator, host)?;
+    let bootstrap_code = if catalog.org_key()?.is_none() {
+        let code = OneTimeCode::generate();
+        catalog.set_bootstrap_code(code.hash())?;
+        Some(code)
+    } else {
+        None
+    };
+    let state = AppState(Arc::new(Inner {
+        verify_permits: Semaphore::new(config.verify_permits()),
+        ip_limiter: RateLimiter::new(config.rate_limit.ip_per_minute, config.rate_limit.ip_burst),
+        link_limiter: RateLimiter::new(
+            config.rate_limit.link_per_minute,
+            config.rate_limit.link_burst,
+        ),
+        upload_locks: Default::default(),
+        metrics: Metrics::default(),
+        tls_pin: material.pin,
+        store_key,
+        catalog,
+        blobs,
+        config,
+    }));
+    Ok(Opened {
+        state,
+        server_config: material.server_config,
+        bootstrap_code,
+    })
+}
+
+/// Opens everything, binds, prints the banner through `print`, and serves
+/// until `shutdown` resolves; then drains in-flight requests.
+pub async fn serve(
+    config: Config,
+    print: impl FnOnce(&Banner),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let listen = config.listen;
+    let Opened {
+        state,
+        server_config,
+        bootstrap_code,
+    } = open(config)?;
+    let listener = std::net::TcpListener::bind(listen).map_err(io("binding the listen address"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(io("configuring the listener"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the listen address"))?;
+    print(&Banner {
+        url: url_for(addr),
+        tls_pin: state.tls_pin.clone(),
+        store_key: state.store_key.public().to_string(),
+        bootstrap_code,
+    });
+    tracing::info!(%addr, "serving");
+
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        h.graceful_shutdown(Some(Duration::from_secs(DRAIN_SECS)));
+    });
+    let retention = tokio::spawn(crate::retention::run(state.clone()));
+    let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
+    let result = axum_server::from_tcp_rustls(listener, rustls)
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await;
+    retention.abort();
+    result.map_err(io("serving"))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
