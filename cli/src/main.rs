@@ -1,7 +1,9 @@
 //! `sealcam`: the command-line tool. See `sealcam --help` and docs/CLI.md.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod certify;
+mod device;
 mod inspect;
 mod io;
 mod keyfile;
@@ -10,6 +12,8 @@ mod open;
 mod passphrase;
 mod record_args;
 mod seal;
+mod send;
+mod storeapi;
 mod strip;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +43,19 @@ enum Command {
     Open(open::OpenArgs),
     /// Show an envelope's plaintext routing header (no key needed).
     Inspect(inspect::InspectArgs),
+    /// This computer as an enrolled capture device: enroll, status.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
+    /// Strip, seal and send images to the store through the device's outbox.
+    Send(Box<send::SendArgs>),
+    /// Show (and optionally send) the device's outbox.
+    Outbox(device::OutboxArgs),
+    /// Patient upload links.
+    #[command(subcommand)]
+    Link(device::LinkCommand),
+    /// Administer a store: bootstrap, recipient directory, enrolment,
+    /// devices, staff, links, audit.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +90,15 @@ fn main() -> std::process::ExitCode {
         Command::Seal(args) => seal::run(*args),
         Command::Open(args) => open::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Device(c) => device::run(c),
+        Command::Send(args) => match send::run(*args) {
+            Ok(0) => Ok(()),
+            Ok(code) => return std::process::ExitCode::from(code),
+            Err(e) => Err(e),
+        },
+        Command::Outbox(args) => device::outbox(args),
+        Command::Link(c) => device::link(c),
+        Command::Admin(args) => admin::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -88,7 +114,9 @@ fn main() -> std::process::ExitCode {
 /// split by missing quotes shows up as an unexpected argument.
 fn may_hold_patient_data(e: &clap::Error) -> bool {
     use clap::error::ErrorKind;
-    let seal = std::env::args_os().nth(1).is_some_and(|a| a == "seal");
+    let seal = std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "seal" || a == "send");
     seal && matches!(
         e.kind(),
         ErrorKind::UnknownArgument

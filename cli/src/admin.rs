@@ -1,0 +1,699 @@
+//! `sealcam admin …`: the administrator's side of the store.
+//!
+//! The administrator holds the organisation key (offline, ideally
+//! passphrase-protected) and an admin home directory (`--admin-home`,
+//! default `./sealcam-admin`) holding `admin.json` (the store's URL, TLS
+//! pin and key, and where the organisation key file is) and
+//! `directory.json` (the draft recipient directory). Every request is
+//! signed with the organisation key; the store never sees that key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use sealcam_core::keys::{
+    DeviceCertificate, DevicePublicKey, DirectoryEntry, OrgSigningKey, Recipient,
+    RecipientDirectory, StaffPublicKey, StorePublicKey,
+};
+use sealcam_core::record::Clinician;
+use sealcam_core::relay::{parse_pin, EnrolmentPayload, StoreClient};
+use serde::{Deserialize, Serialize};
+
+use crate::keyfile;
+use crate::passphrase::PassphraseArgs;
+use crate::storeapi::{self, parse_duration};
+
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    /// The admin home directory (admin.json, directory.json).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "SEALCAM_ADMIN_HOME",
+        default_value = "sealcam-admin"
+    )]
+    admin_home: PathBuf,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AdminCommand {
+    /// Register the organisation key with a new store, using the one-time
+    /// bootstrap code the store printed when it first started.
+    Bootstrap(BootstrapArgs),
+    /// The recipient directory: who envelopes are sealed to.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// One-time enrolment codes for devices.
+    #[command(subcommand)]
+    Enrol(EnrolCommand),
+    /// Enrolled devices: list, approve (certify), revoke.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Records staff: who may fetch envelopes for which recipient key.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Patient links: list and revoke.
+    #[command(subcommand)]
+    Links(LinksCommand),
+    /// The store's audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(clap::Args)]
+struct BootstrapArgs {
+    /// The store's URL, as it printed it (https://…).
+    #[arg(long, value_name = "URL")]
+    store: String,
+    /// The store's TLS pin, as it printed it (sha256/…).
+    #[arg(long, value_name = "PIN")]
+    pin: String,
+    /// The one-time bootstrap code the store printed.
+    #[arg(long, value_name = "CODE")]
+    code: String,
+    /// The organisation's secret key file (`sealcam keygen --kind org`).
+    #[arg(long, value_name = "ORGKEY")]
+    org_key: PathBuf,
+}
+
+#[derive(clap::Subcommand)]
+enum DirectoryCommand {
+    /// Add (or replace) a recipient in the draft directory.
+    Add {
+        /// The recipient string (`sealcam1…`) or a file holding it.
+        recipient: String,
+        /// A name people recognise ("Dermatology records").
+        #[arg(long)]
+        name: String,
+        /// Its role ("records", "consultant", …).
+        #[arg(long, default_value = "records")]
+        role: String,
+    },
+    /// Remove a recipient from the draft directory.
+    Remove {
+        /// The recipient string or its id (32 hex digits).
+        recipient: String,
+    },
+    /// Show the draft directory.
+    List,
+    /// Sign the draft with the organisation key and publish it to the store.
+    Publish {
+        /// How long devices may use it before they need a newer one.
+        #[arg(long, default_value = "365d", value_name = "DURATION")]
+        valid_for: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum EnrolCommand {
+    /// Create a one-time enrolment code for a clinician's device; prints the
+    /// enrolment payload (and a QR code of it) to give to the device.
+    Create {
+        /// The clinician's name, as registered.
+        #[arg(long)]
+        name: String,
+        /// GMC, NMC, HCPC, GDC, GPhC or another body's abbreviation.
+        #[arg(long, value_name = "BODY")]
+        registration_body: String,
+        /// Registration number with that body.
+        #[arg(long, value_name = "N")]
+        registration_number: String,
+        /// How long the code is valid (at most 7 days).
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        expires_in: String,
+        /// Do not print the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// List enrolment codes (never the codes themselves).
+    List,
+    /// Revoke an unused enrolment code.
+    Revoke {
+        /// The enrolment's id.
+        id: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum DevicesCommand {
+    /// List devices and their state.
+    List,
+    /// Approve pending devices: sign a certificate binding each device key
+    /// to the clinician named when its enrolment code was made.
+    Approve {
+        /// Device ids to approve (default with --all: every pending device).
+        ids: Vec<String>,
+        /// Approve every pending device.
+        #[arg(long)]
+        all: bool,
+        /// How long the certificates are valid.
+        #[arg(long, default_value = "365d", value_name = "DURATION")]
+        valid_for: String,
+    },
+    /// Revoke a device: its requests are refused from then on.
+    Revoke {
+        /// The device's id.
+        id: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum StaffCommand {
+    /// Register a records staff member.
+    Add {
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// The recipient they decrypt for (`sealcam1…`, or a file).
+        #[arg(long)]
+        recipient: String,
+        /// Their auth key (`sealcamstaff1…`, or a file; `sealcam keygen --kind staff`).
+        #[arg(long)]
+        auth_key: String,
+    },
+    /// List staff.
+    List,
+    /// Remove a staff member.
+    Remove {
+        /// Their staff id.
+        id: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum LinksCommand {
+    /// List patient links.
+    List,
+    /// Revoke a patient link.
+    Revoke {
+        /// The link's id.
+        id: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum AuditCommand {
+    /// Print audit entries as JSON lines.
+    Export {
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+    },
+}
+
+/// `admin.json`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminConfig {
+    version: u32,
+    store_url: String,
+    tls_pin: String,
+    store_key: StorePublicKey,
+    org_key_file: PathBuf,
+}
+
+/// `directory.json`: the draft directory.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Draft {
+    last_published_version: u64,
+    entries: Vec<DraftEntry>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct DraftEntry {
+    recipient: Recipient,
+    name: String,
+    role: String,
+}
+
+struct Admin {
+    home: PathBuf,
+    config: AdminConfig,
+    client: StoreClient,
+    passphrase: PassphraseArgs,
+}
+
+impl Admin {
+    fn open(home: &Path, passphrase: PassphraseArgs) -> Result<Admin> {
+        let path = home.join("admin.json");
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "no admin configuration at {}; run `sealcam admin bootstrap` first (or give --admin-home)",
+                path.display()
+            )
+        })?;
+        let config: AdminConfig = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is damaged", path.display()))?;
+        let pin = parse_pin(&config.tls_pin).context("admin.json: the TLS pin is damaged")?;
+        let client = StoreClient::new(&config.store_url, pin)?;
+        Ok(Admin {
+            home: home.to_owned(),
+            config,
+            client,
+            passphrase,
+        })
+    }
+
+    fn org_key(&self) -> Result<OrgSigningKey> {
+        keyfile::load_secret(
+            &self.config.org_key_file,
+            &self.passphrase,
+            "organisation key",
+        )
+    }
+
+    fn call(
+        &self,
+        org: &OrgSigningKey,
+        method: &str,
+        path: &str,
+        json: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let body = json.map(|j| j.to_string().into_bytes()).unwrap_or_default();
+        let (status, bytes) =
+            self.client
+                .signed_request(org, method, path, body, "application/json")?;
+        storeapi::json_answer(status, &bytes)
+    }
+
+    fn draft_path(&self) -> PathBuf {
+        self.home.join("directory.json")
+    }
+
+    fn load_draft(&self) -> Result<Draft> {
+        match std::fs::read(self.draft_path()) {
+            Ok(b) => serde_json::from_slice(&b).context("directory.json is damaged"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Draft::default()),
+            Err(e) => Err(e).context("cannot read directory.json"),
+        }
+    }
+
+    fn save_draft(&self, draft: &Draft) -> Result<()> {
+        let json = serde_json::to_vec_pretty(draft)?;
+        crate::io::write_output(&self.draft_path(), &json)
+    }
+}
+
+pub fn run(args: AdminArgs) -> Result<()> {
+    let home = args.admin_home;
+    if let AdminCommand::Bootstrap(b) = &args.command {
+        return bootstrap(&home, b, &args.passphrase);
+    }
+    let admin = Admin::open(&home, args.passphrase)?;
+    match args.command {
+        AdminCommand::Bootstrap(_) => unreachable!("handled above"),
+        AdminCommand::Directory(c) => directory(&admin, c),
+        AdminCommand::Enrol(c) => enrol(&admin, c),
+        AdminCommand::Devices(c) => devices(&admin, c),
+        AdminCommand::Staff(c) => staff(&admin, c),
+        AdminCommand::Links(c) => links(&admin, c),
+        AdminCommand::Audit(c) => audit(&admin, c),
+    }
+}
+
+fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Result<()> {
+    if home.join("admin.json").exists() {
+        bail!(
+            "{} already holds an admin configuration; use another --admin-home",
+            home.display()
+        );
+    }
+    let pin = parse_pin(&b.pin).context(
+        "--pin must be sha256/ followed by 44 base64 characters, as the store printed it",
+    )?;
+    let org: OrgSigningKey = keyfile::load_secret(&b.org_key, passphrase, "organisation key")?;
+    let client = StoreClient::new(&b.store, pin)?;
+    let body = serde_json::json!({"code": b.code.trim(), "org_key": org.public().to_string()});
+    let (status, bytes) = client.signed_request(
+        &org,
+        "POST",
+        "/v1/bootstrap",
+        body.to_string().into_bytes(),
+        "application/json",
+    )?;
+    storeapi::json_answer(status, &bytes).context("the store refused the bootstrap")?;
+    let info = client.info()?;
+    if info.org_key.as_ref() != Some(&org.public()) {
+        bail!("the store does not report the organisation key just registered; check the store");
+    }
+    std::fs::create_dir_all(home).with_context(|| format!("cannot create {}", home.display()))?;
+    let org_key_file = std::fs::canonicalize(&b.org_key).unwrap_or_else(|_| b.org_key.clone());
+    let config = AdminConfig {
+        version: 1,
+        store_url: b.store.trim_end_matches('/').to_owned(),
+        tls_pin: b.pin.clone(),
+        store_key: info.store_key,
+        org_key_file,
+    };
+    crate::io::write_output(
+        &home.join("admin.json"),
+        &serde_json::to_vec_pretty(&config)?,
+    )?;
+    println!(
+        "bootstrapped: organisation {} registered with {}",
+        org.public(),
+        config.store_url
+    );
+    println!("admin home: {}", home.display());
+    Ok(())
+}
+
+fn directory(admin: &Admin, c: DirectoryCommand) -> Result<()> {
+    let mut draft = admin.load_draft()?;
+    match c {
+        DirectoryCommand::Add {
+            recipient,
+            name,
+            role,
+        } => {
+            let recipient: Recipient = keyfile::parse_public(&recipient, "recipient")?;
+            draft.entries.retain(|e| e.recipient != recipient);
+            draft.entries.push(DraftEntry {
+                recipient,
+                name,
+                role,
+            });
+            admin.save_draft(&draft)?;
+            println!(
+                "draft: {} recipient(s); publish with `sealcam admin directory publish`",
+                draft.entries.len()
+            );
+        }
+        DirectoryCommand::Remove { recipient } => {
+            let before = draft.entries.len();
+            draft.entries.retain(|e| {
+                e.recipient.to_string() != recipient.trim()
+                    && e.recipient.id().to_string() != recipient.trim()
+            });
+            if draft.entries.len() == before {
+                bail!("no such recipient in the draft directory");
+            }
+            admin.save_draft(&draft)?;
+            println!(
+                "draft: {} recipient(s); publish with `sealcam admin directory publish`",
+                draft.entries.len()
+            );
+        }
+        DirectoryCommand::List => {
+            println!(
+                "draft directory (last published version {}):",
+                draft.last_published_version
+            );
+            for e in &draft.entries {
+                println!(
+                    "  {}  {}  [{}]  {}",
+                    e.recipient.id(),
+                    e.name,
+                    e.role,
+                    e.recipient
+                );
+            }
+        }
+        DirectoryCommand::Publish { valid_for } => {
+            if draft.entries.is_empty() {
+                bail!("the draft directory is empty; add a recipient with `sealcam admin directory add`");
+            }
+            let valid = parse_duration(&valid_for)?;
+            let org = admin.org_key()?;
+            let now = crate::now_unix();
+            let dir = RecipientDirectory {
+                version: draft.last_published_version + 1,
+                issued_at: now,
+                expires_at: now.saturating_add(valid),
+                entries: draft
+                    .entries
+                    .iter()
+                    .map(|e| DirectoryEntry {
+                        recipient: e.recipient,
+                        name: e.name.clone(),
+                        role: e.role.clone(),
+                    })
+                    .collect(),
+            };
+            let signed = dir.try_sign(&org).context("the directory is not valid")?;
+            let (status, bytes) = admin.client.signed_request(
+                &org,
+                "PUT",
+                "/v1/directory",
+                signed.to_bytes(),
+                "application/octet-stream",
+            )?;
+            storeapi::json_answer(status, &bytes).context("the store refused the directory")?;
+            draft.last_published_version = dir.version;
+            admin.save_draft(&draft)?;
+            println!(
+                "published directory version {} with {} recipient(s)",
+                dir.version,
+                dir.entries.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
+    let org = admin.org_key()?;
+    match c {
+        EnrolCommand::Create {
+            name,
+            registration_body,
+            registration_number,
+            expires_in,
+            no_qr,
+        } => {
+            let body = sealcam_core::record::RegistrationBody::parse(&registration_body)
+                .context("--registration-body is not usable")?;
+            let clinician = Clinician::new(&name, body, &registration_number)
+                .context("the clinician's details are not usable")?;
+            let answer = admin.call(
+                &org,
+                "POST",
+                "/v1/enrolments",
+                Some(serde_json::json!({
+                    "clinician": clinician,
+                    "expires_in_secs": parse_duration(&expires_in)?,
+                })),
+            )?;
+            let code = storeapi::str_field(&answer, "code")?;
+            let payload = EnrolmentPayload::new(
+                &admin.config.store_url,
+                parse_pin(&admin.config.tls_pin).context("admin.json: the TLS pin is damaged")?,
+                org.public().id(),
+                code,
+            )?;
+            let text = payload.to_string();
+            println!("enrolment payload (one use, secret: give it only to the device):");
+            println!("{text}");
+            if !no_qr {
+                println!("{}", storeapi::qr(&text)?);
+            }
+            eprintln!(
+                "enrolment {} expires at {}; after the device enrols, approve it with `sealcam admin devices approve`",
+                storeapi::str_field(&answer, "id")?,
+                crate::rfc3339(storeapi::u64_field(&answer, "expires_at")?)
+            );
+        }
+        EnrolCommand::List => {
+            let answer = admin.call(&org, "GET", "/v1/enrolments", None)?;
+            storeapi::print_list(&answer);
+        }
+        EnrolCommand::Revoke { id } => {
+            admin.call(
+                &org,
+                "DELETE",
+                &format!("/v1/enrolments/{}", storeapi::path_id(&id)?),
+                None,
+            )?;
+            println!("revoked enrolment {id}");
+        }
+    }
+    Ok(())
+}
+
+fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
+    let org = admin.org_key()?;
+    match c {
+        DevicesCommand::List => {
+            let answer = admin.call(&org, "GET", "/v1/devices", None)?;
+            storeapi::print_list(&answer);
+        }
+        DevicesCommand::Approve {
+            ids,
+            all,
+            valid_for,
+        } => {
+            if ids.is_empty() && !all {
+                bail!("name the devices to approve, or give --all for every pending device");
+            }
+            let valid = parse_duration(&valid_for)?;
+            let answer = admin.call(&org, "GET", "/v1/devices", None)?;
+            let list = answer
+                .as_array()
+                .context("the store's device list is not a list")?;
+            let mut approved = 0;
+            for d in list {
+                let id = storeapi::str_field(d, "device_id")?;
+                let pending = d.get("state").and_then(|s| s.as_str()) == Some("pending");
+                if !pending || !(all || ids.iter().any(|i| i == id)) {
+                    continue;
+                }
+                let key: DevicePublicKey = storeapi::str_field(d, "device_key")?
+                    .parse()
+                    .context("the store sent an invalid device key")?;
+                if key.id().to_string() != id {
+                    bail!("the store sent a device key that does not match its id {id}");
+                }
+                let clinician: Clinician = serde_json::from_value(
+                    d.get("clinician")
+                        .cloned()
+                        .context("no clinician for the device")?,
+                )
+                .context("the store sent invalid clinician details")?;
+                let now = crate::now_unix();
+                let cert = DeviceCertificate::try_issue(
+                    &org,
+                    &key,
+                    &clinician,
+                    now,
+                    now.saturating_add(valid),
+                )
+                .context("cannot issue the certificate")?;
+                let (status, bytes) = admin.client.signed_request(
+                    &org,
+                    "PUT",
+                    &format!("/v1/devices/{id}/certificate"),
+                    cert.to_bytes(),
+                    "application/octet-stream",
+                )?;
+                storeapi::json_answer(status, &bytes).with_context(|| {
+                    format!("the store refused the certificate for device {id}")
+                })?;
+                println!(
+                    "approved device {id} for {} ({} {})",
+                    clinician.name, clinician.registration_body, clinician.registration_number
+                );
+                approved += 1;
+            }
+            for id in &ids {
+                let found = list
+                    .iter()
+                    .any(|d| d.get("device_id").and_then(|v| v.as_str()) == Some(id));
+                if !found {
+                    bail!("no device {id} on the store");
+                }
+            }
+            if approved == 0 {
+                println!("no pending devices to approve");
+            }
+        }
+        DevicesCommand::Revoke { id } => {
+            admin.call(
+                &org,
+                "DELETE",
+                &format!("/v1/devices/{}", storeapi::path_id(&id)?),
+                None,
+            )?;
+            println!("revoked device {id}");
+        }
+    }
+    Ok(())
+}
+
+fn staff(admin: &Admin, c: StaffCommand) -> Result<()> {
+    let org = admin.org_key()?;
+    match c {
+        StaffCommand::Add {
+            name,
+            recipient,
+            auth_key,
+        } => {
+            let recipient: Recipient = keyfile::parse_public(&recipient, "recipient")?;
+            let auth_key: StaffPublicKey = keyfile::parse_public(&auth_key, "staff auth key")?;
+            let answer = admin.call(
+                &org,
+                "POST",
+                "/v1/staff",
+                Some(serde_json::json!({
+                    "name": name,
+                    "recipient": recipient.to_string(),
+                    "auth_key": auth_key.to_string(),
+                })),
+            )?;
+            println!("added staff {}", storeapi::str_field(&answer, "staff_id")?);
+        }
+        StaffCommand::List => {
+            let answer = admin.call(&org, "GET", "/v1/staff", None)?;
+            storeapi::print_list(&answer);
+        }
+        StaffCommand::Remove { id } => {
+            admin.call(
+                &org,
+                "DELETE",
+                &format!("/v1/staff/{}", storeapi::path_id(&id)?),
+                None,
+            )?;
+            println!("removed staff {id}");
+        }
+    }
+    Ok(())
+}
+
+fn links(admin: &Admin, c: LinksCommand) -> Result<()> {
+    let org = admin.org_key()?;
+    match c {
+        LinksCommand::List => {
+            let answer = admin.call(&org, "GET", "/v1/links", None)?;
+            storeapi::print_list(&answer);
+        }
+        LinksCommand::Revoke { id } => {
+            admin.call(
+                &org,
+                "DELETE",
+                &format!("/v1/links/{}", storeapi::path_id(&id)?),
+                None,
+            )?;
+            println!("revoked link {id}");
+        }
+    }
+    Ok(())
+}
+
+fn audit(admin: &Admin, c: AuditCommand) -> Result<()> {
+    let org = admin.org_key()?;
+    match c {
+        AuditCommand::Export { after } => {
+            let mut after = after;
+            loop {
+                let (status, bytes) = admin.client.signed_request(
+                    &org,
+                    "GET",
+                    &format!("/v1/audit?after={after}&limit=1000"),
+                    Vec::new(),
+                    "application/json",
+                )?;
+                if status != 200 {
+                    storeapi::json_answer(status, &bytes)?;
+                }
+                let text = String::from_utf8(bytes).context("the audit export is not UTF-8")?;
+                let mut n = 0;
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let v: serde_json::Value =
+                        serde_json::from_str(line).context("an audit line is not JSON")?;
+                    after = storeapi::u64_field(&v, "seq")?;
+                    println!("{line}");
+                    n += 1;
+                }
+                if n < 1000 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! `sealcam send IMAGE... --home DIR [record flags]`: strip, seal to the
+//! recipient directory and queue each image in the device's outbox, then
+//! upload the outbox. Nothing is sent in plaintext and nothing is lost:
+//! an image is in the outbox (sealed) before the next one is read, and an
+//! envelope leaves the outbox only on the store's verified receipt.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use sealcam_core::record::{DeviceIdHex, MediaType};
+use sealcam_core::relay::{Backoff, DeviceState, Event, Relay};
+use sealcam_core::sanitize;
+use zeroize::Zeroizing;
+
+use crate::io;
+use crate::record_args::{RecordArgs, Sealing};
+
+/// Exit status when everything is sealed and queued but not yet sent
+/// (EX_TEMPFAIL): run `sealcam outbox --sync` later.
+pub const QUEUED_NOT_SENT: u8 = 75;
+
+#[derive(clap::Args)]
+pub struct SendArgs {
+    /// The images to send (JPEG, PNG, WebP, HEIC/HEIF/AVIF).
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// The device home directory (`sealcam device enroll`).
+    #[arg(long, value_name = "DIR")]
+    home: PathBuf,
+    /// Seal and queue only; upload later with `sealcam outbox --sync`.
+    #[arg(long)]
+    no_upload: bool,
+    /// How many times to retry the upload when the store cannot be reached.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    retries: u32,
+    /// Largest image accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = sanitize::DEFAULT_MAX_INPUT_BYTES)]
+    max_size: usize,
+    #[command(flatten)]
+    record: RecordArgs,
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Runs `send`; returns the process exit status.
+pub fn run(args: SendArgs) -> Result<u8> {
+    let relay = Relay::open(&args.home)?;
+    match relay.refresh() {
+        Ok(DeviceState::Active) => {}
+        Ok(DeviceState::Pending) => bail!(
+            "this device is not approved yet: ask your administrator to run `sealcam admin devices approve {}`",
+            relay.config().device_id
+        ),
+        Ok(DeviceState::Revoked) => bail!("this device was revoked by the administrator; nothing was sealed"),
+        Err(e) if e.is_transient() => eprintln!(
+            "sealcam: warning: the store cannot be reached ({e}); sealing with the certificate and directory held"
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    let certificate = relay
+        .certificate()
+        .context("this device holds no certificate yet; connect to the store and try again")?;
+    let device_id = DeviceIdHex::from_bytes(relay.config().device_id.0);
+
+    let sealing = bar(
+        args.images.len() as u64,
+        "sealing   [{bar:30}] {pos}/{len} {msg}",
+    );
+    let mut queued = Vec::new();
+    for path in &args.images {
+        let input = Zeroizing::new(io::read_input(path, args.max_size)?);
+        // Sanitized here for the record's image description; capture
+        // sanitizes the same bytes again (idempotent) before sealing.
+        let clean = sanitize::sanitize(&input)
+            .with_context(|| format!("{} cannot be made safe to send", path.display()))?;
+        let clean_bytes = Zeroizing::new(clean.bytes);
+        let record = args.record.build(&Sealing {
+            media_type: MediaType::from(clean.report.format),
+            image: &clean_bytes,
+            input: &input,
+            signer: Some((certificate.clinician(), device_id)),
+        })?;
+        let id = relay
+            .capture(&input, &record)
+            .with_context(|| format!("cannot seal {}", path.display()))?;
+        sealing.set_message(id.to_string());
+        sealing.inc(1);
+        queued.push(id);
+    }
+    sealing.finish_with_message("sealed and queued");
+    if args.no_upload {
+        println!(
+            "{} envelope(s) queued; send them with `sealcam outbox --home {} --sync`",
+            queued.len(),
+            args.home.display()
+        );
+        return Ok(0);
+    }
+
+    let total: u64 = relay.status()?.queued.iter().map(|e| e.size).sum();
+    let uploading = bar(total, "uploading [{bar:30}] {bytes}/{total_bytes} {msg}");
+    let (tx, rx) = mpsc::channel();
+    relay.subscribe(tx);
+    let sizes: std::collections::HashMap<_, _> = relay
+        .status()?
+        .queued
+        .iter()
+        .map(|e| (e.id, e.size))
+        .collect();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    let mut attempt = 0;
+    let outcome = loop {
+        let result = relay.sync();
+        for event in rx.try_iter() {
+            if let Event::Uploaded { id } = event {
+                uploading.inc(sizes.get(&id).copied().unwrap_or(0));
+            }
+        }
+        match result {
+            Ok(report) => break Ok(report),
+            Err(e) if e.is_transient() && attempt < args.retries => {
+                attempt += 1;
+                let wait = backoff.next_delay();
+                uploading.set_message(format!(
+                    "store unreachable, retry {attempt} in {:.0?}",
+                    wait
+                ));
+                std::thread::sleep(wait);
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    uploading.finish_and_clear();
+    let status = relay.status()?;
+    match outcome {
+        Ok(r) if r.remaining == 0 && r.rejected == 0 => {
+            println!("sent {} envelope(s); the outbox is empty", queued.len());
+            Ok(0)
+        }
+        Ok(r) if r.rejected > 0 => {
+            eprintln!("sealcam: error: the store refused {} envelope(s); they are kept in {}/outbox/rejected/", r.rejected, args.home.display());
+            Ok(1)
+        }
+        other => {
+            if let Err(e) = other {
+                eprintln!("sealcam: warning: {e}");
+            }
+            eprintln!(
+                "sealcam: {} envelope(s) are sealed and safely queued but not yet sent; \
+                 run `sealcam outbox --home {} --sync` when the store is reachable",
+                status.queued.len(),
+                args.home.display()
+            );
+            Ok(QUEUED_NOT_SENT)
+        }
+    }
+}
