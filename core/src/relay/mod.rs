@@ -113,6 +113,32 @@ pub struct Status {
     pub last_error: Option<(u32, String)>,
 }
 
+/// A patient link, as created. The token is the capability: `Debug`
+/// hides it, and it is shown once.
+#[derive(Clone)]
+pub struct PatientLink {
+    /// The link's id (for listing and revoking).
+    pub link_id: String,
+    /// The page URL to send the patient: `<store>/p#<token>` (the token is
+    /// in the fragment, which browsers do not send to servers or log).
+    pub url: String,
+    /// When it stops working (Unix seconds).
+    pub expires_at: u64,
+    /// How many uploads it allows.
+    pub max_uploads: u64,
+    /// The largest upload it accepts, in bytes.
+    pub max_bytes: u64,
+}
+
+impl std::fmt::Debug for PatientLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientLink")
+            .field("link_id", &self.link_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Held {
     certificate: Option<DeviceCertificate>,
     directory: Option<SignedDirectory>,
@@ -458,6 +484,79 @@ impl Relay {
     fn failed(&self, e: RelayError) -> RelayError {
         lock(&self.held).last_error = Some((e.code(), e.to_string()));
         e
+    }
+
+    /// Creates a patient link on the store (this device as its creator).
+    /// `None` takes the store's defaults (7 days, 5 uploads). `context` is
+    /// an opaque blob, sealed by the caller to the recipients, that the
+    /// store attaches to every upload through the link.
+    pub fn create_link(
+        &self,
+        expires_in_secs: Option<u64>,
+        max_uploads: Option<u64>,
+        max_bytes: Option<u64>,
+        context: Option<&[u8]>,
+    ) -> Result<PatientLink, RelayError> {
+        let mut body = serde_json::Map::new();
+        if let Some(v) = expires_in_secs {
+            body.insert("expires_in_secs".into(), v.into());
+        }
+        if let Some(v) = max_uploads {
+            body.insert("max_uploads".into(), v.into());
+        }
+        if let Some(v) = max_bytes {
+            body.insert("max_bytes".into(), v.into());
+        }
+        if let Some(c) = context {
+            body.insert("context".into(), crate::protocol::text::b64(c).into());
+        }
+        let (status, bytes) = self.client.signed_request(
+            &self.key,
+            "POST",
+            "/v1/links",
+            serde_json::Value::Object(body).to_string().into_bytes(),
+            "application/json",
+        )?;
+        if status != 201 && status != 200 {
+            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| "no details".to_owned());
+            return Err(RelayError::Store { status, message });
+        }
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| RelayError::Network("the store's answer is not JSON".to_owned()))?;
+        let field = |name: &str| {
+            v.get(name).ok_or(RelayError::Network(format!(
+                "the store's answer has no {name}"
+            )))
+        };
+        let text = |name: &str| {
+            field(name)?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(RelayError::Network(format!(
+                    "the store's {name} is not text"
+                )))
+        };
+        let number = |name: &str| {
+            field(name)?.as_u64().ok_or(RelayError::Network(format!(
+                "the store's {name} is not a number"
+            )))
+        };
+        let token = zeroize::Zeroizing::new(text("token")?);
+        Ok(PatientLink {
+            link_id: text("link_id")?,
+            url: format!("{}/p#{}", self.config.store_url, token.as_str()),
+            expires_at: number("expires_at")?,
+            max_uploads: number("max_uploads")?,
+            max_bytes: number("max_bytes")?,
+        })
+    }
+
+    /// This device's certificate, once approved.
+    pub fn certificate(&self) -> Option<DeviceCertificate> {
+        lock(&self.held).certificate.clone()
     }
 
     /// The outbox and enrolment at a glance (no network).
