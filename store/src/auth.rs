@@ -269,13 +269,22 @@ impl FromRequest<AppState> for Signed {
     }
 }
 
+/// Whether a body error (or one of its causes) is a length-limit error.
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Reads a body of at most `limit` bytes (413 beyond).
 pub async fn read_small_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
+        if is_length_limit(&e) {
             ApiError::too_large(limit as u64)
         } else {
             ApiError::bad_request("bad_body", "the request body could not be read")

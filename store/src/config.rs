@@ -162,7 +162,8 @@ pub struct LinkDefaults {
     pub default_max_uploads: u32,
     /// Most uploads allowed on one link.
     pub max_max_uploads: u32,
-    /// Default size limit per upload (bytes; 32 MiB).
+    /// Default size limit per upload (bytes; 32 MiB; capped at
+    /// `limits.max_envelope_bytes`).
     pub default_max_bytes: u64,
 }
 
@@ -263,8 +264,8 @@ impl Config {
         if l.default_max_uploads == 0 || l.default_max_uploads > l.max_max_uploads {
             return bad("links.default_max_uploads must be 1..=links.max_max_uploads");
         }
-        if l.default_max_bytes == 0 || l.default_max_bytes > self.limits.max_envelope_bytes {
-            return bad("links.default_max_bytes must be 1..=limits.max_envelope_bytes");
+        if l.default_max_bytes == 0 {
+            return bad("links.default_max_bytes must be positive");
         }
         let e = &self.enrolment;
         if e.default_expires_in_secs == 0 || e.default_expires_in_secs > e.max_expires_in_secs {

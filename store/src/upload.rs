@@ -77,11 +77,15 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
     let mut hasher = Sha256::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::bad_request(
-                "body_interrupted",
-                "the upload was interrupted; send it again",
-            )
+        let chunk = chunk.map_err(|e| {
+            if crate::auth::is_length_limit(&e) {
+                ApiError::too_large(limit)
+            } else {
+                ApiError::bad_request(
+                    "body_interrupted",
+                    "the upload was interrupted; send it again",
+                )
+            }
         })?;
         staged.size += chunk.len() as u64;
         if staged.size > limit {

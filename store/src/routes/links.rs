@@ -77,8 +77,8 @@ pub(crate) async fn create(
             format!("max_uploads must be 1 to {}", d.max_max_uploads),
         ));
     }
-    let max_bytes = b.max_bytes.unwrap_or(d.default_max_bytes);
     let ceiling = state.config.limits.max_envelope_bytes;
+    let max_bytes = b.max_bytes.unwrap_or(d.default_max_bytes.min(ceiling));
     if max_bytes == 0 || max_bytes > ceiling {
         return Err(bad(
             "bad_max_bytes",
