@@ -5,6 +5,7 @@
 pub mod heif;
 pub mod manifest;
 pub mod scanner;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 

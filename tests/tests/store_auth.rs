@@ -1,0 +1,936 @@
+//! Who may call what on a real `sealcam-store` (docs/STORE-CONTRACT.md,
+//! "Endpoints"): the authorization matrix as data, and the request-signature
+//! negatives (bad signature, stale or future timestamp, replayed nonce, body
+//! digest mismatch, wrong role claimed).
+//!
+//! The matrix has one row per endpoint and one column per kind of caller,
+//! so a missing cell does not compile and a missing endpoint fails
+//! `matrix_covers_every_endpoint`. Every row runs against fresh targets
+//! (a fresh victim device, enrolment, staff member, link or envelope), and
+//! after a refused request the target is checked to be unchanged. All
+//! mismatches are collected and reported together.
+//!
+//! Cells the contract does not state outright follow its general rule
+//! ("unauthenticated or badly signed → 401, authenticated but not allowed →
+//! 403"), read as the store reads it: 403 only for a caller authenticated
+//! by the scheme the endpoint takes (a signature, or a link token) whose
+//! role may not call it; a credential of the other scheme (a link token on
+//! a signed endpoint, a signature on a link endpoint) authenticates nothing
+//! there: 401. An expired or revoked link token is no credential (401),
+//! except on the link endpoints, which answer 410 for it; anonymous
+//! endpoints ignore an `Authorization` header; `POST /v1/bootstrap` is
+//! authenticated by the org key named in its body, so any other signer
+//! gets 401.
+
+use sealcam_core::keys::{DeviceSigningKey, OrgSigningKey, SignedDirectory};
+use sealcam_tests::store::{
+    certificate_for, clinician, clinician_json, enrol_proof, now, random16, seal_unsigned, Actor,
+    Auth, Body, Device, Resp, SignOpts, StoreProcess, World,
+};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Generous rate limits: the matrix makes many anonymous and link requests
+/// from one IP, and is not about rate limiting.
+const CONFIG: &str = "
+[rate_limit]
+ip_per_minute = 100000
+ip_burst = 100000
+link_per_minute = 100000
+link_burst = 100000
+";
+
+/// The kinds of caller, in column order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Admin,
+    PendingDevice,
+    ActiveDevice,
+    RevokedDevice,
+    Staff,
+    Link,
+    ExpiredLink,
+    RevokedLink,
+    /// A device key the store never saw.
+    UnknownDevice,
+    /// Another organisation's key, claiming `role=admin`.
+    OtherOrgAdmin,
+}
+
+const WHO: [Who; 11] = [
+    Who::Anonymous,
+    Who::Admin,
+    Who::PendingDevice,
+    Who::ActiveDevice,
+    Who::RevokedDevice,
+    Who::Staff,
+    Who::Link,
+    Who::ExpiredLink,
+    Who::RevokedLink,
+    Who::UnknownDevice,
+    Who::OtherOrgAdmin,
+];
+
+/// Every endpoint of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ep {
+    Healthz,
+    Metrics,
+    Info,
+    Bootstrap,
+    PutDirectory,
+    GetDirectory,
+    CreateEnrolment,
+    ListEnrolments,
+    DeleteEnrolment,
+    Enrol,
+    ListDevices,
+    PutCertificate,
+    RevokeDevice,
+    DevicesMe,
+    AddStaff,
+    ListStaff,
+    DeleteStaff,
+    PutEnvelope,
+    Inbox,
+    GetEnvelope,
+    Filed,
+    CreateLink,
+    ListLinks,
+    DeleteLink,
+    GetLink,
+    LinkUpload,
+    Audit,
+}
+
+impl Ep {
+    /// Method and path, as in the contract (exhaustive: a new endpoint must
+    /// be added here, then to the matrix).
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Ep::Healthz => ("GET", "/healthz"),
+            Ep::Metrics => ("GET", "/metrics"),
+            Ep::Info => ("GET", "/v1/info"),
+            Ep::Bootstrap => ("POST", "/v1/bootstrap"),
+            Ep::PutDirectory => ("PUT", "/v1/directory"),
+            Ep::GetDirectory => ("GET", "/v1/directory"),
+            Ep::CreateEnrolment => ("POST", "/v1/enrolments"),
+            Ep::ListEnrolments => ("GET", "/v1/enrolments"),
+            Ep::DeleteEnrolment => ("DELETE", "/v1/enrolments/{id}"),
+            Ep::Enrol => ("POST", "/v1/enrol"),
+            Ep::ListDevices => ("GET", "/v1/devices"),
+            Ep::PutCertificate => ("PUT", "/v1/devices/{device_id}/certificate"),
+            Ep::RevokeDevice => ("DELETE", "/v1/devices/{device_id}"),
+            Ep::DevicesMe => ("GET", "/v1/devices/me"),
+            Ep::AddStaff => ("POST", "/v1/staff"),
+            Ep::ListStaff => ("GET", "/v1/staff"),
+            Ep::DeleteStaff => ("DELETE", "/v1/staff/{staff_id}"),
+            Ep::PutEnvelope => ("PUT", "/v1/envelopes/{envelope_id}"),
+            Ep::Inbox => ("GET", "/v1/inbox"),
+            Ep::GetEnvelope => ("GET", "/v1/envelopes/{envelope_id}"),
+            Ep::Filed => ("POST", "/v1/envelopes/{envelope_id}/filed"),
+            Ep::CreateLink => ("POST", "/v1/links"),
+            Ep::ListLinks => ("GET", "/v1/links"),
+            Ep::DeleteLink => ("DELETE", "/v1/links/{link_id}"),
+            Ep::GetLink => ("GET", "/v1/link"),
+            Ep::LinkUpload => ("PUT", "/v1/link/envelopes/{envelope_id}"),
+            Ep::Audit => ("GET", "/v1/audit"),
+        }
+    }
+}
+
+const ALL: [u16; 11] = [200; 11];
+/// Admin only, answering `ok`.
+const fn admin(ok: u16) -> [u16; 11] {
+    [401, ok, 403, 403, 401, 403, 401, 401, 401, 401, 401]
+}
+
+/// The matrix. Columns:
+///  anonymous, admin, pending device, active device, revoked device, staff,
+///  link, expired link, revoked link, unknown device key, other org's key.
+#[rustfmt::skip]
+const MATRIX: &[(Ep, [u16; 11])] = &[
+    //                    anon admin pend  act   revk  staff link  xlnk  rlnk  unkn  oorg
+    (Ep::Healthz,         ALL),
+    (Ep::Metrics,         ALL),
+    (Ep::Info,            ALL),
+    (Ep::Bootstrap,       [401, 409, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
+    (Ep::PutDirectory,    admin(200)),
+    (Ep::GetDirectory,    [401, 200, 403, 200, 401, 200, 200, 410, 410, 401, 401]),
+    (Ep::CreateEnrolment, admin(201)),
+    (Ep::ListEnrolments,  admin(200)),
+    (Ep::DeleteEnrolment, admin(204)),
+    (Ep::Enrol,           [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201]),
+    (Ep::ListDevices,     admin(200)),
+    (Ep::PutCertificate,  admin(200)),
+    (Ep::RevokeDevice,    admin(204)),
+    (Ep::DevicesMe,       [401, 403, 200, 200, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::AddStaff,        admin(201)),
+    (Ep::ListStaff,       admin(200)),
+    (Ep::DeleteStaff,     admin(204)),
+    (Ep::PutEnvelope,     [401, 403, 403, 201, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::Inbox,           [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::GetEnvelope,     [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::Filed,           [401, 403, 403, 403, 401, 204, 401, 401, 401, 401, 401]),
+    (Ep::CreateLink,      [401, 403, 403, 201, 401, 201, 401, 401, 401, 401, 401]),
+    (Ep::ListLinks,       [401, 200, 403, 200, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::DeleteLink,      [401, 204, 403, 204, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::GetLink,         [401, 401, 401, 401, 401, 401, 200, 410, 410, 401, 401]),
+    (Ep::LinkUpload,      [401, 401, 401, 401, 401, 401, 201, 410, 410, 401, 401]),
+    (Ep::Audit,           admin(200)),
+];
+
+#[test]
+fn matrix_covers_every_endpoint() {
+    // Every variant of Ep (the match in `route` is exhaustive) appears in
+    // the matrix exactly once.
+    let all = [
+        Ep::Healthz,
+        Ep::Metrics,
+        Ep::Info,
+        Ep::Bootstrap,
+        Ep::PutDirectory,
+        Ep::GetDirectory,
+        Ep::CreateEnrolment,
+        Ep::ListEnrolments,
+        Ep::DeleteEnrolment,
+        Ep::Enrol,
+        Ep::ListDevices,
+        Ep::PutCertificate,
+        Ep::RevokeDevice,
+        Ep::DevicesMe,
+        Ep::AddStaff,
+        Ep::ListStaff,
+        Ep::DeleteStaff,
+        Ep::PutEnvelope,
+        Ep::Inbox,
+        Ep::GetEnvelope,
+        Ep::Filed,
+        Ep::CreateLink,
+        Ep::ListLinks,
+        Ep::DeleteLink,
+        Ep::GetLink,
+        Ep::LinkUpload,
+        Ep::Audit,
+    ];
+    for ep in all {
+        let _ = ep.route();
+        let n = MATRIX.iter().filter(|(e, _)| *e == ep).count();
+        assert_eq!(n, 1, "{ep:?} appears {n} times in the matrix");
+    }
+    assert_eq!(MATRIX.len(), all.len());
+}
+
+/// The parties of the matrix.
+struct Cast {
+    w: World,
+    pending: Device,
+    revoked: Device,
+    link_token: String,
+    expired_token: String,
+    revoked_token: String,
+    unknown: Arc<DeviceSigningKey>,
+    other_org: Arc<OrgSigningKey>,
+    bootstrap_code: String,
+}
+
+impl Cast {
+    fn auth(&self, who: Who) -> Auth {
+        match who {
+            Who::Anonymous => Auth::Anonymous,
+            Who::Admin => Auth::Admin(Arc::clone(&self.w.org)),
+            Who::PendingDevice => self.pending.auth(),
+            Who::ActiveDevice => self.w.devices[0].auth(),
+            Who::RevokedDevice => self.revoked.auth(),
+            Who::Staff => self.w.staff[0].auth(),
+            Who::Link => Auth::Link(self.link_token.clone()),
+            Who::ExpiredLink => Auth::Link(self.expired_token.clone()),
+            Who::RevokedLink => Auth::Link(self.revoked_token.clone()),
+            Who::UnknownDevice => Auth::Device(Arc::clone(&self.unknown)),
+            Who::OtherOrgAdmin => Auth::Admin(Arc::clone(&self.other_org)),
+        }
+    }
+
+    async fn new(store: &StoreProcess) -> Cast {
+        let bootstrap_code = store.bootstrap_code.clone().expect("bootstrap code");
+        let w = World::new(store, 2, 1).await;
+        let pending = w.enrol_pending().await;
+        let revoked = w.enrol_device().await;
+        w.admin()
+            .delete(&format!("/v1/devices/{}", revoked.id))
+            .await
+            .expect(204, "revoke a device");
+        let d0 = w.device_actor(0);
+        let (_, link_token) = w.create_link(&d0, json!({"max_uploads": 5})).await;
+        let (_, expired_token) = w.create_link(&d0, json!({"expires_in_secs": 1})).await;
+        let (revoked_link, revoked_token) = w.create_link(&d0, json!({})).await;
+        w.admin()
+            .delete(&format!("/v1/links/{revoked_link}"))
+            .await
+            .expect(204, "revoke a link");
+        let cast = Cast {
+            w,
+            pending,
+            revoked,
+            link_token,
+            expired_token,
+            revoked_token,
+            unknown: Arc::new(DeviceSigningKey::generate()),
+            other_org: Arc::new(OrgSigningKey::generate()),
+            bootstrap_code,
+        };
+        // The short link expires by the clock: wait for it, by asking.
+        let xl = cast.w.link(&cast.expired_token);
+        sealcam_tests::store::eventually("the 1 s link to expire", Duration::from_secs(15), || {
+            let xl = xl.clone();
+            async move { (xl.get("/v1/link").await.status != 200).then_some(()) }
+        })
+        .await;
+        cast
+    }
+}
+
+/// What a row sends, and how to check a refused request changed nothing.
+struct Prepared {
+    method: &'static str,
+    path: String,
+    body: Body,
+    unchanged: Option<Check>,
+}
+
+/// A check that the target of a refused request is as it was.
+enum Check {
+    DirectoryVersion(u64),
+    EnrolmentOpen(String),
+    DeviceState(String, &'static str),
+    StaffListed(String),
+    NotInInbox(String),
+    InInbox(String),
+    LinkUsable(String),
+}
+
+async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
+    let (method, template) = ep.route();
+    let w = &mut c.w;
+    let simple = |path: &str, body: Body| Prepared {
+        method,
+        path: path.to_string(),
+        body,
+        unchanged: None,
+    };
+    match ep {
+        Ep::Healthz | Ep::Metrics | Ep::Info | Ep::ListEnrolments | Ep::ListDevices => {
+            simple(template, Body::Empty)
+        }
+        Ep::DevicesMe | Ep::ListStaff | Ep::Inbox | Ep::ListLinks | Ep::GetLink => {
+            simple(template, Body::Empty)
+        }
+        Ep::GetDirectory => simple(template, Body::Empty),
+        Ep::Audit => simple("/v1/audit?after=0&limit=10", Body::Empty),
+        Ep::Bootstrap => simple(
+            template,
+            Body::Json(json!({"code": c.bootstrap_code, "org_key": w.org.public().to_string()})),
+        ),
+        Ep::PutDirectory => {
+            let current = w.directory_version;
+            let next = current + 1;
+            if who == Who::Admin {
+                w.directory_version = next;
+            }
+            Prepared {
+                method,
+                path: template.to_string(),
+                body: Body::Bytes(w.directory(next, &[])),
+                unchanged: Some(Check::DirectoryVersion(current)),
+            }
+        }
+        Ep::CreateEnrolment => simple(
+            template,
+            Body::Json(json!({"clinician": clinician_json(&clinician())})),
+        ),
+        Ep::DeleteEnrolment => {
+            let (id, _) = w.enrolment_code().await;
+            Prepared {
+                method,
+                path: format!("/v1/enrolments/{id}"),
+                body: Body::Empty,
+                unchanged: Some(Check::EnrolmentOpen(id)),
+            }
+        }
+        Ep::Enrol => {
+            let (_, code) = w.enrolment_code().await;
+            let key = DeviceSigningKey::generate();
+            simple(
+                template,
+                Body::Json(json!({
+                    "code": code,
+                    "device_key": key.public().to_string(),
+                    "proof": enrol_proof(&key, &code),
+                })),
+            )
+        }
+        Ep::PutCertificate => {
+            let victim = w.enrol_pending().await;
+            let cert = certificate_for(&w.org, &victim.key.public());
+            Prepared {
+                method,
+                path: format!("/v1/devices/{}/certificate", victim.id),
+                body: Body::Bytes(cert.to_bytes()),
+                unchanged: Some(Check::DeviceState(victim.id.clone(), "pending")),
+            }
+        }
+        Ep::RevokeDevice => {
+            let victim = w.enrol_device().await;
+            Prepared {
+                method,
+                path: format!("/v1/devices/{}", victim.id),
+                body: Body::Empty,
+                unchanged: Some(Check::DeviceState(victim.id.clone(), "active")),
+            }
+        }
+        Ep::AddStaff => {
+            let key = sealcam_core::keys::StaffSigningKey::generate();
+            let r = sealcam_core::keys::RecipientIdentity::generate().recipient();
+            simple(
+                template,
+                Body::Json(json!({
+                    "name": format!("Staff {}", sealcam_tests::store::hex(&random16()[..4])),
+                    "recipient": r.to_string(),
+                    "auth_key": key.public().to_string(),
+                })),
+            )
+        }
+        Ep::DeleteStaff => {
+            let victim = w
+                .add_staff(&format!(
+                    "Victim {}",
+                    sealcam_tests::store::hex(&random16()[..4])
+                ))
+                .await;
+            Prepared {
+                method,
+                path: format!("/v1/staff/{}", victim.id),
+                body: Body::Empty,
+                unchanged: Some(Check::StaffListed(victim.id.clone())),
+            }
+        }
+        Ep::PutEnvelope => {
+            // The caller's own envelope where the caller is the active
+            // device; otherwise the active device's (auth must fail first).
+            let e = w.devices[0].seal(&w.recipients());
+            Prepared {
+                method,
+                path: format!("/v1/envelopes/{}", e.id),
+                body: Body::Bytes(e.bytes),
+                unchanged: Some(Check::NotInInbox(e.id.to_string())),
+            }
+        }
+        Ep::GetEnvelope | Ep::Filed => {
+            let e = w.devices[0].seal(&w.recipients());
+            w.upload(&w.devices[0], &e)
+                .await
+                .expect(201, "upload for the matrix");
+            let path = if ep == Ep::Filed {
+                format!("/v1/envelopes/{}/filed", e.id)
+            } else {
+                format!("/v1/envelopes/{}", e.id)
+            };
+            Prepared {
+                method,
+                path,
+                body: Body::Empty,
+                unchanged: (ep == Ep::Filed).then(|| Check::InInbox(e.id.to_string())),
+            }
+        }
+        Ep::CreateLink => simple(template, Body::Json(json!({"max_uploads": 1}))),
+        Ep::DeleteLink => {
+            let (id, token) = w.create_link(&w.device_actor(0), json!({})).await;
+            Prepared {
+                method,
+                path: format!("/v1/links/{id}"),
+                body: Body::Empty,
+                unchanged: Some(Check::LinkUsable(token)),
+            }
+        }
+        Ep::LinkUpload => {
+            let e = seal_unsigned(&w.recipients());
+            Prepared {
+                method,
+                path: format!("/v1/link/envelopes/{}", e.id),
+                body: Body::Bytes(e.bytes),
+                unchanged: Some(Check::NotInInbox(e.id.to_string())),
+            }
+        }
+    }
+}
+
+/// Checks the target of a refused request; `Err` says what changed.
+async fn still_unchanged(c: &Cast, check: &Check) -> Result<(), String> {
+    let w = &c.w;
+    let admin = w.admin();
+    match check {
+        Check::DirectoryVersion(v) => {
+            let r = admin.get("/v1/directory").await;
+            let d = SignedDirectory::from_bytes(&r.body).map_err(|e| e.to_string())?;
+            let got = d
+                .verify(&w.org.public(), now())
+                .map_err(|e| e.to_string())?
+                .version;
+            (got == *v)
+                .then_some(())
+                .ok_or(format!("directory version is now {got}, was {v}"))
+        }
+        Check::EnrolmentOpen(id) => {
+            let list = admin.get("/v1/enrolments").await.json();
+            let found = list
+                .as_array()
+                .and_then(|a| a.iter().find(|e| e["id"] == id.as_str()).cloned());
+            match found {
+                Some(e) if e["state"] == "open" => Ok(()),
+                Some(e) => Err(format!("enrolment state is now {}", e["state"])),
+                None => Err("enrolment gone from the list".into()),
+            }
+        }
+        Check::DeviceState(id, state) => {
+            let list = admin.get("/v1/devices").await.json();
+            let found = list
+                .as_array()
+                .and_then(|a| a.iter().find(|d| d["device_id"] == id.as_str()).cloned());
+            match found {
+                Some(d) if d["state"] == *state => Ok(()),
+                Some(d) => Err(format!("device state is now {}, was {state}", d["state"])),
+                None => Err("device gone from the list".into()),
+            }
+        }
+        Check::StaffListed(id) => {
+            let text = admin.get("/v1/staff").await.text();
+            text.contains(id.as_str())
+                .then_some(())
+                .ok_or("staff member gone from the list".into())
+        }
+        Check::NotInInbox(id) => {
+            let inbox = w.inbox(0).await;
+            (!inbox.contains(id))
+                .then_some(())
+                .ok_or("the envelope was stored (it is in the inbox)".into())
+        }
+        Check::InInbox(id) => {
+            let inbox = w.inbox(0).await;
+            inbox
+                .contains(id)
+                .then_some(())
+                .ok_or("the envelope left the inbox (filed)".into())
+        }
+        Check::LinkUsable(token) => {
+            let s = w.link(token).get("/v1/link").await.status;
+            (s == 200)
+                .then_some(())
+                .ok_or(format!("the link answers {s} now (revoked?)"))
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorization_matrix() {
+    let store = StoreProcess::start_with_config(CONFIG);
+    let mut cast = Cast::new(&store).await;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for (ep, expected) in MATRIX {
+        for (who, want) in WHO.iter().zip(expected) {
+            let p = prepare(&mut cast, *ep, *who).await;
+            let actor: Actor = cast.w.as_(cast.auth(*who));
+            let r: Resp = actor.call(p.method, &p.path, p.body.clone()).await;
+            cells += 1;
+            let (m, t) = ep.route();
+            if r.status != *want {
+                failures.push(format!(
+                    "{m} {t} as {who:?}: expected {want}, got {} {}",
+                    r.status,
+                    r.error_code()
+                ));
+            }
+            if r.status == 401 {
+                let h = r.header("www-authenticate").unwrap_or_default();
+                if !h.contains("Sealcam-Signature") {
+                    failures.push(format!(
+                        "{m} {t} as {who:?}: 401 without `www-authenticate: Sealcam-Signature`"
+                    ));
+                }
+            }
+            if !(200..300).contains(&r.status) {
+                if let Some(check) = &p.unchanged {
+                    if let Err(what) = still_unchanged(&cast, check).await {
+                        failures.push(format!(
+                            "{m} {t} as {who:?}: refused with {} but {what}",
+                            r.status
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    sealcam_tests::summary(&format!(
+        "authorization matrix: {cells} cells, {} mismatches",
+        failures.len()
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells differ from the contract:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Request-auth negatives
+
+fn replace_field(header: &str, field: &str, value: &str) -> String {
+    header
+        .split(',')
+        .map(|part| {
+            let (name, _) = part.split_once('=').unwrap_or((part, ""));
+            let bare = name.rsplit(' ').next().unwrap_or(name);
+            if bare == field {
+                format!("{}={value}", name)
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_signature_negatives() {
+    use sealcam_tests::store::auth_headers;
+    let store = StoreProcess::start_with_config(CONFIG);
+    let w = World::new(&store, 1, 1).await;
+    let client = &w.client;
+    let device = w.devices[0].auth();
+    let staff = w.staff[0].auth();
+    let me = "/v1/devices/me";
+
+    // Baseline: a correct request is accepted.
+    client
+        .send(&device, "GET", me, vec![], &SignOpts::default(), &[])
+        .await
+        .expect(200, "signed GET /v1/devices/me");
+
+    let mut failures = Vec::new();
+
+    // Bad signature: one character of sig changed.
+    let mut h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+    let sig = h[0].1.rsplit("sig=").next().unwrap_or_default().to_string();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('A') { "B" } else { "A" },
+        &sig[1..]
+    );
+    h[0].1 = replace_field(&h[0].1, "sig", &flipped);
+    expect(
+        &mut failures,
+        "bad signature",
+        client.send_raw("GET", me, vec![], &h, &[]).await,
+        401,
+    );
+
+    // Timestamps: inside the window accepted, outside refused.
+    for (what, ts, want) in [
+        ("ts 290 s in the past", now() - 290, 200),
+        ("ts 290 s in the future", now() + 290, 200),
+        ("ts 301 s in the past", now() - 301, 401),
+        ("ts 301 s in the future", now() + 301, 401),
+        ("ts an hour in the past", now() - 3600, 401),
+        ("ts 0", 0, 401),
+    ] {
+        let opts = SignOpts {
+            ts: Some(ts),
+            ..SignOpts::default()
+        };
+        expect(
+            &mut failures,
+            what,
+            client.send(&device, "GET", me, vec![], &opts, &[]).await,
+            want,
+        );
+    }
+
+    // Replay: the same request twice; the second is refused.
+    let h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+    expect(
+        &mut failures,
+        "first of a replayed pair",
+        client.send_raw("GET", me, vec![], &h, &[]).await,
+        200,
+    );
+    expect(
+        &mut failures,
+        "replayed request (same nonce)",
+        client.send_raw("GET", me, vec![], &h, &[]).await,
+        401,
+    );
+    // The same nonce on a different request by the same key is a replay too.
+    let nonce = random16();
+    let opts = SignOpts {
+        nonce: Some(nonce),
+        ..SignOpts::default()
+    };
+    expect(
+        &mut failures,
+        "fresh nonce",
+        client
+            .send(&staff, "GET", "/v1/inbox", vec![], &opts, &[])
+            .await,
+        200,
+    );
+    expect(
+        &mut failures,
+        "nonce reused on another path",
+        client
+            .send(&staff, "GET", "/v1/directory", vec![], &opts, &[])
+            .await,
+        401,
+    );
+    // A replayed upload stores nothing new and gets no second receipt.
+    let e = w.devices[0].seal(&w.recipients());
+    let path = format!("/v1/envelopes/{}", e.id);
+    let h = auth_headers(&device, "PUT", &path, &e.bytes, &SignOpts::default());
+    expect(
+        &mut failures,
+        "upload",
+        client
+            .send_raw("PUT", &path, e.bytes.clone(), &h, &[])
+            .await,
+        201,
+    );
+    expect(
+        &mut failures,
+        "replayed upload",
+        client
+            .send_raw("PUT", &path, e.bytes.clone(), &h, &[])
+            .await,
+        401,
+    );
+
+    // Body digest mismatch: the signature covers a digest, the body is
+    // another (JSON endpoint and streamed upload).
+    let body = serde_json::to_vec(&json!({"max_uploads": 1})).expect("json");
+    let other = serde_json::to_vec(&json!({"max_uploads": 2})).expect("json");
+    let h = auth_headers(&device, "POST", "/v1/links", &other, &SignOpts::default());
+    expect(
+        &mut failures,
+        "JSON body differs from the signed digest",
+        client
+            .send_raw(
+                "POST",
+                "/v1/links",
+                body,
+                &h,
+                &[("content-type", "application/json")],
+            )
+            .await,
+        401,
+    );
+    let e = w.devices[0].seal(&w.recipients());
+    let path = format!("/v1/envelopes/{}", e.id);
+    let before = store.blob_files();
+    let h = auth_headers(
+        &device,
+        "PUT",
+        &path,
+        b"some other envelope",
+        &SignOpts::default(),
+    );
+    expect(
+        &mut failures,
+        "envelope differs from the signed digest",
+        client
+            .send_raw("PUT", &path, e.bytes.clone(), &h, &[])
+            .await,
+        401,
+    );
+    if store.blob_files() != before {
+        failures.push("a digest-mismatched upload left a blob".into());
+    }
+    // The signature checks out over the digest header, but the header was
+    // changed after signing.
+    let mut h = auth_headers(&device, "PUT", &path, &e.bytes, &SignOpts::default());
+    h[1].1 = sealcam_tests::store::hex(&sealcam_tests::store::sha256(b"x"));
+    expect(
+        &mut failures,
+        "content header changed after signing",
+        client
+            .send_raw("PUT", &path, e.bytes.clone(), &h, &[])
+            .await,
+        401,
+    );
+    // No content header at all.
+    let opts = SignOpts {
+        no_content_header: true,
+        ..SignOpts::default()
+    };
+    expect(
+        &mut failures,
+        "no content header",
+        client.send(&device, "GET", me, vec![], &opts, &[]).await,
+        401,
+    );
+
+    // Signed for another path or method.
+    let h = auth_headers(&device, "GET", "/v1/directory", b"", &SignOpts::default());
+    expect(
+        &mut failures,
+        "signed for another path",
+        client.send_raw("GET", me, vec![], &h, &[]).await,
+        401,
+    );
+    let h = auth_headers(&staff, "DELETE", "/v1/inbox", b"", &SignOpts::default());
+    expect(
+        &mut failures,
+        "signed for another method",
+        client.send_raw("GET", "/v1/inbox", vec![], &h, &[]).await,
+        401,
+    );
+
+    // Wrong role claimed: the header says staff (or admin), the key is a
+    // device's; and the other way round.
+    for (what, role) in [
+        ("device key claiming staff", "staff"),
+        ("device key claiming admin", "admin"),
+    ] {
+        let mut h = auth_headers(&device, "GET", "/v1/inbox", b"", &SignOpts::default());
+        h[0].1 = h[0].1.replace("role=device", &format!("role={role}"));
+        expect(
+            &mut failures,
+            what,
+            client.send_raw("GET", "/v1/inbox", vec![], &h, &[]).await,
+            401,
+        );
+    }
+    let mut h = auth_headers(&staff, "GET", me, b"", &SignOpts::default());
+    h[0].1 = h[0].1.replace("role=staff", "role=device");
+    expect(
+        &mut failures,
+        "staff key claiming device",
+        client.send_raw("GET", me, vec![], &h, &[]).await,
+        401,
+    );
+    // A correctly signed message claiming another role (signed over
+    // role=staff by the device key, naming the device's key id).
+    let h = forged_role(&w.devices[0], "staff", "GET", "/v1/inbox");
+    expect(
+        &mut failures,
+        "device key, signature over role=staff",
+        client.send_raw("GET", "/v1/inbox", vec![], &h, &[]).await,
+        401,
+    );
+
+    // Malformed headers.
+    for (what, value) in [
+        ("empty Authorization", String::new()),
+        ("unknown scheme", "Bearer abc".to_string()),
+        ("version 2", {
+            let h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+            h[0].1.replace("v=1", "v=2")
+        }),
+    ] {
+        let mut h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+        h[0].1 = value;
+        expect(
+            &mut failures,
+            what,
+            client.send_raw("GET", me, vec![], &h, &[]).await,
+            401,
+        );
+    }
+
+    assert!(
+        failures.is_empty(),
+        "request-auth negatives:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// Headers for a request whose message claims `role` but is signed by the
+/// device key (built from the contract's bytes, independently of core).
+fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String, String)> {
+    use sealcam_tests::store::{b64, hex, sha256};
+    let key = hex(&d.key.public().id().0);
+    let ts = now().to_string();
+    let nonce = hex(&random16());
+    let digest = hex(&sha256(b""));
+    let mut m = b"sealcam/v1/request\0".to_vec();
+    for f in [role, &key, &ts, &nonce, method, path] {
+        m.extend_from_slice(f.as_bytes());
+        m.push(b'\n');
+    }
+    m.extend_from_slice(digest.as_bytes());
+    let sig = b64(&d.key.sign(&m));
+    vec![
+        (
+            "authorization".into(),
+            format!("Sealcam-Signature v=1,role={role},key={key},ts={ts},nonce={nonce},sig={sig}"),
+        ),
+        ("x-sealcam-content-sha256".into(), digest),
+    ]
+}
+
+/// The contract's signed-message bytes, built here from the text of
+/// docs/STORE-CONTRACT.md, give the same header as core's implementation.
+#[test]
+fn core_request_signing_matches_the_contract_bytes() {
+    use sealcam_core::protocol::request::{authorization, content_sha256, RequestTarget};
+    use sealcam_tests::store::{b64, hex};
+    let key = DeviceSigningKey::from_secret_bytes([7; 32]);
+    let body = b"{\"max_uploads\":1}";
+    let digest = content_sha256(body);
+    let nonce = [0x42u8; 16];
+    let ts = 1_795_256_130u64;
+    let target = RequestTarget {
+        method: "POST",
+        path_and_query: "/v1/links?x=1",
+        content_sha256: &digest,
+    };
+    let from_core = authorization(&key, &target, ts, nonce);
+    let key_hex = hex(&key.public().id().0);
+    let mut m = b"sealcam/v1/request\0".to_vec();
+    for f in [
+        "device",
+        key_hex.as_str(),
+        &ts.to_string(),
+        &hex(&nonce),
+        "POST",
+        "/v1/links?x=1",
+    ] {
+        m.extend_from_slice(f.as_bytes());
+        m.push(b'\n');
+    }
+    m.extend_from_slice(hex(&digest).as_bytes());
+    let expected = format!(
+        "Sealcam-Signature v=1,role=device,key={key_hex},ts={ts},nonce={},sig={}",
+        hex(&nonce),
+        b64(&key.sign(&m))
+    );
+    assert_eq!(from_core, expected);
+}
+
+/// Records a mismatch (and a 401 without `www-authenticate`).
+fn expect(failures: &mut Vec<String>, what: &str, r: Resp, want: u16) {
+    if r.status != want {
+        failures.push(format!(
+            "{what}: expected {want}, got {} {}",
+            r.status,
+            r.error_code()
+        ));
+    } else if want == 401
+        && !r
+            .header("www-authenticate")
+            .unwrap_or_default()
+            .contains("Sealcam-Signature")
+    {
+        failures.push(format!("{what}: 401 without www-authenticate"));
+    }
+}
