@@ -211,7 +211,8 @@ pub(crate) async fn upload(
         if let Some(resp) = upload::precheck(&state, &staged, id).await? {
             return Ok(resp);
         }
-        let h = upload::check(&state, &staged, id, CheckMode::Link).await?;
+        let org = state.db(|c| c.org_key()).await?.map(Box::new);
+        let h = upload::check(&state, &staged, id, CheckMode::Link { org }).await?;
         let row = EnvelopeRow {
             id,
             sha256: staged.sha256,
@@ -219,7 +220,8 @@ pub(crate) async fn upload(
             created_at: h.created_at,
             received_at: unix_now(),
             source: Source::Link,
-            sender: None,
+            // Verified when present (a signed envelope is checked in full).
+            sender: h.sender,
             link_id: Some(link.link_id),
             context: link.context.clone(),
             recipients: h.recipients,
