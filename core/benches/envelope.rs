@@ -27,6 +27,15 @@
 //!   including dropping the result (which zeroes the returned image).
 //! - `open_no_drop/12mp`: the same with the drop outside the timing
 //!   (criterion's `iter_with_large_drop`), to show what the zeroing costs.
+//! - `owned/*`: the owned-buffer pipeline (`sanitize_owned` edits the JPEG
+//!   in its own buffer, `seal_owned` turns that buffer into the envelope,
+//!   `open_owned` decrypts inside the envelope's buffer). The input `Vec`
+//!   (raw photo, or envelope) is cloned in criterion's setup, outside the
+//!   timing (`iter_batched`, `BatchSize::LargeInput`), as a capture pipeline
+//!   owns its camera buffer; the result is dropped inside the timing.
+//!   `owned/seal_12mp` is sanitize + seal (the "seal"),
+//!   `owned/pipeline_12mp` adds the record's SHA-256, `owned/open_12mp` is
+//!   open including the zeroizing drop of the image.
 //! - `recipients/tiny_N`: seal of a 309-byte JPEG to N = 1..16 recipients,
 //!   the per-recipient cost without 5 MB of payload noise around it.
 //! - `component/*`: the primitives seal and open are made of, on the same
@@ -41,11 +50,13 @@
 //! Run: `cargo bench -p sealcam-core --bench envelope`
 
 use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
-use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::{
+    black_box, criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput,
+};
 use sealcam_core::envelope::{self, Signer, CHUNK_SIZE};
 use sealcam_core::keys::Recipient;
 use sealcam_core::record::{ClinicalRecord, ImageInfo, MediaType};
-use sealcam_core::sanitize::{sanitize, verify};
+use sealcam_core::sanitize::{sanitize, sanitize_owned, verify};
 use std::path::{Path, PathBuf};
 
 mod support;
@@ -116,6 +127,27 @@ fn pipeline(raw: &[u8], to: &[Recipient], s: Signer) -> usize {
     let clean = sanitize(raw).expect("sanitize");
     let record = record_for(&clean.bytes);
     let sealed = envelope::seal(&clean.bytes, &record, to, s).expect("seal");
+    sealed.bytes.len()
+}
+
+/// What `owned/seal_*` times: sanitize the raw photo in its own buffer and
+/// seal it into the same buffer.
+fn owned_sanitize_and_seal(
+    raw: Vec<u8>,
+    record: &ClinicalRecord,
+    to: &[Recipient],
+    s: Signer,
+) -> usize {
+    let clean = sanitize_owned(raw).expect("sanitize_owned");
+    let sealed = envelope::seal_owned(clean, record, to, s).expect("seal_owned");
+    sealed.bytes.len()
+}
+
+/// What `owned/pipeline_*` times: the same with the record's SHA-256.
+fn owned_pipeline(raw: Vec<u8>, to: &[Recipient], s: Signer) -> usize {
+    let clean = sanitize_owned(raw).expect("sanitize_owned");
+    let record = record_for(clean.bytes());
+    let sealed = envelope::seal_owned(clean, &record, to, s).expect("seal_owned");
     sealed.bytes.len()
 }
 
@@ -328,6 +360,48 @@ fn bench_envelope(c: &mut Criterion) {
                 envelope::open(black_box(&p.sealed), &keys.identities[0], Some(&org_public))
                     .expect("open")
             })
+        });
+    }
+    group.finish();
+
+    // The owned-buffer paths: input Vec cloned in the (untimed) setup.
+    let mut group = c.benchmark_group("owned");
+    group.sampling_mode(SamplingMode::Flat);
+    for p in &photos {
+        let to = &keys.recipients[..1];
+        group.throughput(Throughput::Bytes(p.raw.len() as u64));
+        group.bench_function(format!("seal_{}", p.name), |b| {
+            b.iter_batched(
+                || p.raw.clone(),
+                |raw| owned_sanitize_and_seal(raw, &p.record, to, keys.signer()),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function(format!("pipeline_{}", p.name), |b| {
+            b.iter_batched(
+                || p.raw.clone(),
+                |raw| owned_pipeline(raw, to, keys.signer()),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function(format!("sanitize_{}", p.name), |b| {
+            b.iter_batched(
+                || p.raw.clone(),
+                |raw| sanitize_owned(raw).expect("sanitize_owned").bytes().len(),
+                BatchSize::LargeInput,
+            )
+        });
+        group.throughput(Throughput::Bytes(p.sealed.len() as u64));
+        group.bench_function(format!("open_{}", p.name), |b| {
+            b.iter_batched(
+                || p.sealed.clone(),
+                |env| {
+                    let o = envelope::open_owned(env, &keys.identities[0], Some(&org_public))
+                        .expect("open_owned");
+                    o.image.len()
+                },
+                BatchSize::LargeInput,
+            )
         });
     }
     group.finish();

@@ -9,7 +9,8 @@ use sealcam_core::envelope::{
     self, CertificateStatus, FormatError, OpenError, SealError, Sender, Signer, VerifyError,
     CHUNK_SIZE,
 };
-use sealcam_core::keys::{CertificateError, Recipient};
+use sealcam_core::keys::{CertificateError, Recipient, RecipientIdentity};
+use sealcam_core::sanitize;
 
 fn seal_signed(image: &[u8], recipients: &[Recipient], seed: &str) -> Vec<u8> {
     let key = device();
@@ -28,6 +29,63 @@ fn seal_signed(image: &[u8], recipients: &[Recipient], seed: &str) -> Vec<u8> {
     )
     .expect("seal")
     .bytes
+}
+
+/// `seal_signed` through the owned pipeline: `sanitize_owned` of a buffer
+/// with `headroom` spare bytes, then `seal_owned_parts`. Returns the
+/// envelope and whether it was written in the image's own buffer.
+fn seal_owned_signed(
+    image: &[u8],
+    headroom: usize,
+    recipients: &[Recipient],
+    seed: &str,
+) -> (Vec<u8>, bool) {
+    let key = device();
+    let cert = valid_certificate();
+    let record = record_for(image);
+    let mut buf = Vec::with_capacity(image.len() + headroom);
+    buf.extend_from_slice(image);
+    let clean = sanitize::sanitize_owned(buf).expect("sanitize_owned");
+    assert_eq!(clean.bytes(), image, "test images are already clean");
+    let at = clean.bytes().as_ptr();
+    let sealed = envelope::seal_owned_parts(
+        clean,
+        &record.to_json(),
+        recipients,
+        Signer::Device {
+            key: &key,
+            certificate: &cert,
+        },
+        CREATED_AT,
+        &mut TestRng::new(seed),
+    )
+    .expect("seal_owned");
+    let in_place = sealed.bytes.as_ptr() == at;
+    (sealed.bytes, in_place)
+}
+
+/// `open` and `open_owned` agree: both fail, or both give the same image,
+/// record, id and sender status.
+fn open_both(bytes: &[u8], me: &RecipientIdentity) -> Result<envelope::Opened, OpenError> {
+    let org = org().public();
+    let borrowed = envelope::open(bytes, me, Some(&org));
+    let owned = envelope::open_owned(bytes.to_vec(), me, Some(&org));
+    match (&borrowed, &owned) {
+        (Ok(b), Ok(o)) => {
+            assert!(b.image[..] == o.image[..], "images differ");
+            assert_eq!(b.record, o.record);
+            assert_eq!(b.id, o.id);
+            assert_eq!(b.created_at, o.created_at);
+            assert_eq!(format!("{:?}", b.sender), format!("{:?}", o.sender));
+        }
+        (Err(b), Err(o)) => assert_eq!(b, o),
+        _ => panic!(
+            "open ok {}, open_owned ok {}",
+            borrowed.is_ok(),
+            owned.is_ok()
+        ),
+    }
+    owned
 }
 
 fn seal_unsigned(image: &[u8], recipients: &[Recipient]) -> Vec<u8> {
@@ -187,6 +245,10 @@ fn every_single_byte_flip_is_rejected() {
                 assert!(
                     envelope::open(&t, &me, None).is_err(),
                     "flip of byte {i} (mask {mask:#x}) opened"
+                );
+                assert!(
+                    envelope::open_owned(t.clone(), &me, None).is_err(),
+                    "flip of byte {i} (mask {mask:#x}) opened in place"
                 );
                 if signed {
                     assert!(
@@ -380,12 +442,69 @@ proptest! {
         let image = jpeg_of_len(image_len);
         let ids: Vec<_> = (0..recipients).map(identity).collect();
         let rs: Vec<_> = ids.iter().map(|i| i.recipient()).collect();
-        let bytes = seal_signed(&image, &rs, &format!("{k}/{delta}"));
+        let seed = format!("{k}/{delta}");
+        let bytes = seal_signed(&image, &rs, &seed);
         for id in &ids {
-            let opened = envelope::open(&bytes, id, Some(&org().public())).expect("open");
+            let opened = open_both(&bytes, id).expect("open");
             prop_assert_eq!(&opened.image[..], &image[..]);
         }
+        // The owned seal, in place and into a new buffer, gives the same bytes.
+        for headroom in [0, 4096 + 16 * (k + 2)] {
+            let (owned, in_place) = seal_owned_signed(&image, headroom, &rs, &seed);
+            prop_assert!(owned == bytes, "seal_owned differs (headroom {})", headroom);
+            prop_assert_eq!(in_place, headroom > 0);
+        }
+        // Damage to the last byte of the payload: both opens refuse.
+        let mut bad = bytes.clone();
+        let last_ct = bad.len() - 65;
+        bad[last_ct] ^= 1;
+        prop_assert!(open_both(&bad, &ids[0]).is_err());
     }
+}
+
+#[test]
+fn owned_seal_equals_seal_parts_and_opens_in_place() {
+    let me = identity(2);
+    for image in [tiny_jpeg(), jpeg_of_len(3 * CHUNK_SIZE + 100)] {
+        let reference = seal_signed(&image, &[me.recipient()], "owned");
+        let (tight, in_place) = seal_owned_signed(&image, 0, &[me.recipient()], "owned");
+        assert!(!in_place, "no room: a new buffer");
+        assert!(tight == reference);
+        let (roomy, in_place) = seal_owned_signed(&image, 8192, &[me.recipient()], "owned");
+        assert!(in_place, "room enough: the image's own buffer");
+        assert!(roomy == reference);
+        let at = reference.as_ptr();
+        let opened = envelope::open_owned(reference, &me, Some(&org().public())).expect("open");
+        assert!(opened.image[..] == image[..]);
+        assert_eq!(opened.image.as_ptr(), at, "opened in the envelope's buffer");
+        assert_eq!(opened.record, record_for(&image));
+    }
+}
+
+#[test]
+fn owned_seal_refuses_bad_arguments() {
+    let me = identity(1).recipient();
+    let clean = || sanitize::sanitize_owned(tiny_jpeg()).expect("clean");
+    let record = record_for(&tiny_jpeg());
+    let r = envelope::seal_owned(clean(), &record, &[], Signer::Unsigned);
+    assert!(matches!(r, Err(SealError::Recipients(_))));
+    let r = envelope::seal_owned(clean(), &record, &[me, me], Signer::Unsigned);
+    assert!(matches!(r, Err(SealError::Recipients(_))));
+    let other = sealcam_core::keys::DeviceSigningKey::from_secret_bytes([9; 32]);
+    let cert = valid_certificate();
+    let r = envelope::seal_owned(
+        clean(),
+        &record,
+        &[me],
+        Signer::Device {
+            key: &other,
+            certificate: &cert,
+        },
+    );
+    assert!(matches!(r, Err(SealError::SignerMismatch)));
+    let sealed = envelope::seal_owned(clean(), &record, &[me], Signer::Unsigned).expect("seal");
+    let opened = envelope::open_owned(sealed.bytes, &identity(1), None).expect("open");
+    assert!(opened.image[..] == tiny_jpeg()[..]);
 }
 
 #[test]
@@ -393,7 +512,10 @@ fn several_mebibytes_round_trip() {
     let image = jpeg_of_len(5 * 1024 * 1024 + 17);
     let me = identity(3);
     let bytes = seal_signed(&image, &[me.recipient()], "big");
-    let opened = envelope::open(&bytes, &me, Some(&org().public())).expect("open");
+    let opened = open_both(&bytes, &me).expect("open");
     assert_eq!(opened.image.len(), image.len());
     assert!(opened.image[..] == image[..]);
+    let (owned, in_place) = seal_owned_signed(&image, 4096, &[me.recipient()], "big");
+    assert!(in_place);
+    assert!(owned == bytes);
 }

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 
 /// Checks the contract of one `sanitize` call.
 fn check(input: &[u8]) -> Result<(), TestCaseError> {
+    check_owned_agrees(input)?;
     match sanitize::sanitize(input) {
         Ok(Sanitized { bytes, report }) => {
             if let Err(e) = sanitize::verify(&bytes) {
@@ -38,6 +39,28 @@ fn check(input: &[u8]) -> Result<(), TestCaseError> {
             )));
         }
         Err(e) => prop_assert!(!e.to_string().is_empty(), "empty error message"),
+    }
+    Ok(())
+}
+
+/// `sanitize_owned` (in place for JPEG) gives exactly what `sanitize` gives:
+/// the same bytes and report, or the same error.
+fn check_owned_agrees(input: &[u8]) -> Result<(), TestCaseError> {
+    let borrowed = sanitize::sanitize(input);
+    let owned = sanitize::sanitize_owned(input.to_vec());
+    match (borrowed, owned) {
+        (Ok(b), Ok(o)) => {
+            prop_assert!(b.bytes == o.bytes(), "owned output differs");
+            prop_assert_eq!(&b.report, o.report());
+        }
+        (Err(b), Err(o)) => prop_assert_eq!(b.to_string(), o.to_string()),
+        (b, o) => {
+            return Err(TestCaseError::fail(format!(
+                "borrowed ok: {}, owned ok: {}",
+                b.is_ok(),
+                o.is_ok()
+            )))
+        }
     }
     Ok(())
 }

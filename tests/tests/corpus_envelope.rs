@@ -125,12 +125,43 @@ fn every_corpus_image_round_trips_through_an_envelope() {
             Some(OpenError::NotARecipient),
             "{name}: an outsider opened it"
         );
+        // The owned-buffer pipeline: same sanitized bytes, and an envelope
+        // that both opens decrypt to them.
+        let owned = sanitize::sanitize_owned(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            owned.bytes() == &clean.bytes[..],
+            "{name}: owned sanitize differs"
+        );
+        let sealed = envelope::seal_owned(
+            owned,
+            &record,
+            &recipients,
+            Signer::Device {
+                key: &device,
+                certificate: &cert,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: seal_owned: {e}"));
+        envelope::verify(&sealed.bytes, &org.public(), now)
+            .unwrap_or_else(|e| panic!("{name}: store verify (owned): {e}"));
+        for member in &team {
+            let a = envelope::open(&sealed.bytes, member, Some(&org.public()))
+                .unwrap_or_else(|e| panic!("{name}: open (owned seal): {e}"));
+            let b = envelope::open_owned(sealed.bytes.clone(), member, Some(&org.public()))
+                .unwrap_or_else(|e| panic!("{name}: open_owned: {e}"));
+            assert!(a.image[..] == clean.bytes[..], "{name}: image differs");
+            assert!(
+                b.image[..] == clean.bytes[..],
+                "{name}: open_owned image differs"
+            );
+            assert_eq!(b.record, record, "{name}: open_owned record differs");
+        }
         count += 1;
     }
     // Straight to stderr (not eprintln!, which the test harness captures).
     let _ = writeln!(
         std::io::stderr(),
-        "corpus envelopes: {count} images sealed to 3 recipients, each opened by all 3, refused to an outsider"
+        "corpus envelopes: {count} images sealed to 3 recipients (seal and seal_owned), each opened by all 3 (open and open_owned), refused to an outsider"
     );
     assert!(count >= 65, "expected the whole corpus, got {count}");
 }

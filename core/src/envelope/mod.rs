@@ -1,4 +1,5 @@
-//! The sealed envelope: [`seal`], [`open`], [`verify`] and [`inspect`].
+//! The sealed envelope: [`seal`], [`open`], [`verify`] and [`inspect`];
+//! [`seal_owned`] and [`open_owned`] do the same inside the caller's buffer.
 //! The byte format is specified normatively in docs/FORMAT.md.
 //!
 //! In short: a random 32-byte content key is wrapped to each recipient
@@ -148,6 +149,157 @@ pub fn seal_parts(
     rng: &mut impl CryptoRng,
 ) -> Result<Sealed, SealError> {
     sanitize::verify(image).map_err(SealError::NotSanitized)?;
+    let p = prepare(
+        image.len(),
+        record_json,
+        recipients,
+        signer,
+        created_at,
+        rng,
+    )?;
+    // Zero-filled by the allocator (fresh pages need no memset), then
+    // every byte is overwritten.
+    let mut out = vec![0u8; p.total_len()];
+    out[..p.head.len()].copy_from_slice(&p.head);
+    stream::seal_into(
+        &p.keys.payload,
+        &p.prefix,
+        image,
+        &mut out[p.head.len()..p.payload_end()],
+    )
+    .map_err(|_| SealError::Encrypt)?;
+    p.sign(&mut out);
+    Ok(Sealed {
+        id: p.id,
+        bytes: out,
+    })
+}
+
+/// Seals a [`sanitize::SanitizedImage`] (from [`sanitize::sanitize_owned`])
+/// and its `record`, turning the image's own buffer into the envelope: no
+/// second buffer of the image's size is allocated, and the plaintext image
+/// is overwritten by ciphertext. The same bytes as [`seal`] would produce
+/// with the same randomness. The image is not verified again: a
+/// `SanitizedImage` has passed the verifier and cannot have changed since.
+///
+/// The buffer needs room for the envelope (the image plus the header,
+/// 16 bytes per 64 KiB and the signature); a JPEG that lost more metadata
+/// than that (the usual case) has it already. Otherwise the envelope is
+/// written to a new buffer and the image's buffer is zeroed: never
+/// reallocated, which could leave a copy of the image behind. On any error
+/// the image is zeroed.
+///
+/// # Panics
+/// If the operating system's random number generator fails, as [`seal`].
+pub fn seal_owned(
+    image: sanitize::SanitizedImage,
+    record: &ClinicalRecord,
+    recipients: &[Recipient],
+    signer: Signer<'_>,
+) -> Result<Sealed, SealError> {
+    let record_json = Zeroizing::new(record.to_json());
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    seal_owned_parts(
+        image,
+        &record_json,
+        recipients,
+        signer,
+        unix_now(),
+        &mut rng,
+    )
+}
+
+/// [`seal_owned`] with the record already serialised, an explicit creation
+/// time and random source, as [`seal_parts`]; gives the same bytes as
+/// [`seal_parts`] for the same arguments.
+pub fn seal_owned_parts(
+    image: sanitize::SanitizedImage,
+    record_json: &[u8],
+    recipients: &[Recipient],
+    signer: Signer<'_>,
+    created_at: u64,
+    rng: &mut impl CryptoRng,
+) -> Result<Sealed, SealError> {
+    let image_len = image.bytes().len();
+    // On an error `image` drops here, zeroed.
+    let p = prepare(image_len, record_json, recipients, signer, created_at, rng)?;
+    let mut buf = image.into_bytes();
+    let total = p.total_len();
+    let h = p.head.len();
+    let done = if buf.capacity() >= total {
+        // In place: grows within the capacity (no reallocation).
+        buf.resize(total, 0);
+        stream::seal_in_place(&p.keys.payload, &p.prefix, image_len, &mut buf, h).map(|()| buf)
+    } else {
+        let mut out = vec![0u8; total];
+        let r = stream::seal_into(
+            &p.keys.payload,
+            &p.prefix,
+            &buf,
+            &mut out[h..total - p.signature_len()],
+        );
+        zeroize::Zeroize::zeroize(&mut buf);
+        r.map(|()| out)
+    };
+    let Ok(mut out) = done else {
+        // Cannot happen for lengths `prepare` accepted; wipe all the same.
+        return Err(SealError::Encrypt);
+    };
+    out[..h].copy_from_slice(&p.head);
+    p.sign(&mut out);
+    Ok(Sealed {
+        id: p.id,
+        bytes: out,
+    })
+}
+
+/// Everything of a seal that does not depend on the image's bytes: the
+/// checks, the randomness (drawn in the order the test vectors fix: id,
+/// content key, one stanza per recipient), the header with its MAC and the
+/// record block.
+struct Prepared<'a> {
+    id: EnvelopeId,
+    keys: key_schedule::Keys,
+    /// Header ‖ header MAC.
+    head: Vec<u8>,
+    /// `record_len` ‖ record JSON: the start of the plaintext.
+    prefix: Zeroizing<Vec<u8>>,
+    ciphertext_len: usize,
+    signing_key: Option<&'a DeviceSigningKey>,
+}
+
+impl Prepared<'_> {
+    fn payload_end(&self) -> usize {
+        self.head.len() + self.ciphertext_len
+    }
+    fn signature_len(&self) -> usize {
+        if self.signing_key.is_some() {
+            SIGNATURE_LEN
+        } else {
+            0
+        }
+    }
+    fn total_len(&self) -> usize {
+        self.payload_end() + self.signature_len()
+    }
+    /// Signs `out[..payload_end]` into the signature room after it.
+    fn sign(&self, out: &mut [u8]) {
+        if let Some(key) = self.signing_key {
+            let end = self.payload_end();
+            let signature = key.sign(&signature_message(&out[..end]));
+            out[end..end + SIGNATURE_LEN].copy_from_slice(&signature);
+        }
+    }
+}
+
+fn prepare<'a>(
+    image_len: usize,
+    record_json: &[u8],
+    recipients: &[Recipient],
+    signer: Signer<'a>,
+    created_at: u64,
+    rng: &mut impl CryptoRng,
+) -> Result<Prepared<'a>, SealError> {
     if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
         return Err(SealError::Recipients("give between 1 and 64 recipients"));
     }
@@ -159,16 +311,16 @@ pub fn seal_parts(
     if record_json.len() > MAX_RECORD_LEN {
         return Err(SealError::TooLarge(record_json.len() as u64));
     }
-    let certificate = match signer {
+    let (certificate, signing_key) = match signer {
         Signer::Device { key, certificate } => {
             if certificate.device_key() != &key.public() {
                 return Err(SealError::SignerMismatch);
             }
-            Some(certificate.to_bytes())
+            (Some(certificate.to_bytes()), Some(key))
         }
-        Signer::Unsigned => None,
+        Signer::Unsigned => (None, None),
     };
-    let plaintext_len = 4 + record_json.len() as u64 + image.len() as u64;
+    let plaintext_len = 4 + record_json.len() as u64 + image_len as u64;
     if plaintext_len > header::MAX_PLAINTEXT_LEN {
         return Err(SealError::TooLarge(plaintext_len));
     }
@@ -183,20 +335,12 @@ pub fn seal_parts(
         .map_err(|_| SealError::BadRecipient)?;
     let keys = key_schedule::derive(&content_key, &id);
 
-    let ct_len = header::ciphertext_len(plaintext_len) as usize;
-    let signature_len = if certificate.is_some() {
-        SIGNATURE_LEN
-    } else {
-        0
-    };
-    let mut out = Vec::with_capacity(
+    let mut head = Vec::with_capacity(
         header::FIXED_LEN
             + stanzas.len() * header::STANZA_LEN
             + 2
             + certificate.as_ref().map_or(0, Vec::len)
-            + MAC_LEN
-            + ct_len
-            + signature_len,
+            + MAC_LEN,
     );
     header::encode(
         &id,
@@ -204,25 +348,21 @@ pub fn seal_parts(
         plaintext_len,
         &stanzas,
         certificate.as_deref(),
-        &mut out,
+        &mut head,
     );
-    let mac = key_schedule::header_mac(&keys.header_mac, &out);
-    out.extend_from_slice(&mac);
-    let payload_at = out.len();
-    out.resize(payload_at + ct_len, 0);
-    let record_len = (record_json.len() as u32).to_be_bytes();
-    stream::seal(
-        &keys.payload,
-        &[&record_len, record_json, image],
-        plaintext_len as usize,
-        &mut out[payload_at..],
-    )
-    .map_err(|_| SealError::Encrypt)?;
-    if let Signer::Device { key, .. } = signer {
-        let signature = key.sign(&signature_message(&out));
-        out.extend_from_slice(&signature);
-    }
-    Ok(Sealed { id, bytes: out })
+    let mac = key_schedule::header_mac(&keys.header_mac, &head);
+    head.extend_from_slice(&mac);
+    let mut prefix = Zeroizing::new(Vec::with_capacity(4 + record_json.len()));
+    prefix.extend_from_slice(&(record_json.len() as u32).to_be_bytes());
+    prefix.extend_from_slice(record_json);
+    Ok(Prepared {
+        id,
+        keys,
+        head,
+        prefix,
+        ciphertext_len: header::ciphertext_len(plaintext_len) as usize,
+        signing_key,
+    })
 }
 
 /// What [`open`] returns: the image, its record and who sent it.
@@ -284,6 +424,41 @@ pub fn open(
     identity: &RecipientIdentity,
     org: Option<&OrgPublicKey>,
 ) -> Result<Opened, OpenError> {
+    let (h, keys) = authenticate(envelope, identity)?;
+    let plaintext = stream::open_into(
+        &keys.payload,
+        &envelope[h.payload_at..h.payload_end],
+        h.plaintext_len as usize,
+    );
+    finish_open(h, plaintext, org)
+}
+
+/// [`open`], decrypting inside the envelope's own buffer: the image is
+/// returned in the buffer that held the envelope, at offset 0, so no second
+/// buffer of the image's size is allocated. The same checks in the same
+/// order; no plaintext is returned unless every one passed, and on a
+/// failure after decryption began the buffer is zeroed.
+pub fn open_owned(
+    envelope: Vec<u8>,
+    identity: &RecipientIdentity,
+    org: Option<&OrgPublicKey>,
+) -> Result<Opened, OpenError> {
+    let (h, keys) = authenticate(&envelope, identity)?;
+    let plaintext = stream::open_in_place(
+        &keys.payload,
+        envelope,
+        h.payload_at,
+        h.plaintext_len as usize,
+    );
+    finish_open(h, plaintext, org)
+}
+
+/// Steps 1–5 of docs/FORMAT.md §7: structure, own stanza, content key,
+/// header MAC, signature. Returns the header and the derived keys.
+fn authenticate(
+    envelope: &[u8],
+    identity: &RecipientIdentity,
+) -> Result<(Header, key_schedule::Keys), OpenError> {
     let h = header::parse(envelope)?;
     let me = identity.recipient().id();
     let stanza = h
@@ -299,15 +474,23 @@ pub fn open(
     if let Some(cert) = &h.certificate {
         check_signature(envelope, &h, cert).map_err(|()| OpenError::BadSignature)?;
     }
-    let mut plaintext = Zeroizing::new(Vec::new());
-    stream::open(
-        &keys.payload,
-        &envelope[h.payload_at..h.payload_end],
-        h.plaintext_len as usize,
-        &mut plaintext,
-    )
-    .map_err(|_| OpenError::Decrypt)?;
-    let (record, image) = split_plaintext(plaintext)?;
+    Ok((h, keys))
+}
+
+/// Steps 6–7: the payload's outcome, the record parsed, the sender checked.
+#[allow(clippy::type_complexity)]
+fn finish_open(
+    h: Header,
+    plaintext: Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), stream::OpenFail>,
+    org: Option<&OrgPublicKey>,
+) -> Result<Opened, OpenError> {
+    let (record_block, image) = plaintext.map_err(|e| match e {
+        stream::OpenFail::Decrypt => OpenError::Decrypt,
+        stream::OpenFail::Record(why) => OpenError::Record(why.to_string()),
+    })?;
+    // On an error here `image` drops, zeroed.
+    let record = ClinicalRecord::from_json(&record_block[4..])
+        .map_err(|e| OpenError::Record(e.to_string()))?;
     let sender = match h.certificate {
         None => Sender::Unsigned,
         Some(certificate) => {
@@ -331,25 +514,6 @@ pub fn open(
         image,
         sender,
     })
-}
-
-/// Splits the decrypted payload into the record and the image; the image
-/// keeps the payload's buffer (no copy).
-fn split_plaintext(
-    mut p: Zeroizing<Vec<u8>>,
-) -> Result<(ClinicalRecord, Zeroizing<Vec<u8>>), OpenError> {
-    let bad = |what: &str| OpenError::Record(what.to_string());
-    let len = p.get(..4).ok_or_else(|| bad("missing record length"))?;
-    let record_len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    if record_len > MAX_RECORD_LEN || 4 + record_len > p.len() {
-        return Err(bad("record length out of range"));
-    }
-    let record = ClinicalRecord::from_json(&p[4..4 + record_len])
-        .map_err(|e| OpenError::Record(e.to_string()))?;
-    // Zero the record bytes before they are shifted out of the buffer.
-    zeroize::Zeroize::zeroize(&mut p[..4 + record_len]);
-    p.drain(..4 + record_len);
-    Ok((record, p))
 }
 
 /// The plaintext routing header: what the store may see.

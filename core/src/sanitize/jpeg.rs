@@ -60,7 +60,129 @@ enum Action {
     Drop(Category),
 }
 
+/// Rewrites `input` into a new buffer.
 pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, SanitizeError> {
+    Ok(plan(input, report)?.write(input))
+}
+
+/// The output as a list of pieces, each copied from the input or new. Built
+/// by one read-only pass over the input, then written either into a new
+/// buffer ([`Plan::write`]) or, when every piece lands at or before the
+/// input bytes still to be read, into the input's own buffer
+/// ([`Plan::write_in_place`]). Both give the same bytes.
+pub(crate) struct Plan {
+    pieces: Vec<Piece>,
+    len: usize,
+}
+
+/// Longest new piece: the minimal EXIF segment.
+const NEW_MAX: usize = 4 + EXIF_PREFIX.len() + exif::MINIMAL_TIFF_LEN;
+
+enum Piece {
+    /// `input[start..end]`.
+    Copy { start: usize, end: usize },
+    /// New bytes: `bytes[..len]`.
+    New { bytes: [u8; NEW_MAX], len: usize },
+}
+
+impl Piece {
+    fn new(b: &[u8]) -> Piece {
+        let mut bytes = [0u8; NEW_MAX];
+        bytes[..b.len()].copy_from_slice(b);
+        Piece::New {
+            bytes,
+            len: b.len(),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Piece::Copy { start, end } => end - start,
+            Piece::New { len, .. } => *len,
+        }
+    }
+}
+
+impl Plan {
+    fn copy(&mut self, start: usize, end: usize) {
+        // Adjacent copies merge: one move per run of kept segments.
+        if let Some(Piece::Copy { end: last, .. }) = self.pieces.last_mut() {
+            if *last == start {
+                *last = end;
+                self.len += end - start;
+                return;
+            }
+        }
+        self.pieces.push(Piece::Copy { start, end });
+        self.len += end - start;
+    }
+    fn new_bytes(&mut self, b: &[u8]) {
+        self.pieces.push(Piece::new(b));
+        self.len += b.len();
+    }
+
+    /// Writes the output into a new buffer of exactly its length.
+    pub(crate) fn write(&self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy { start, end } => out.extend_from_slice(&input[*start..*end]),
+                Piece::New { bytes, len } => out.extend_from_slice(&bytes[..*len]),
+            }
+        }
+        out
+    }
+
+    /// True when [`Plan::write_in_place`] can be used on an input of
+    /// `input_len` bytes: no piece, written in order from offset 0,
+    /// overwrites input bytes that a later piece still has to copy.
+    pub(crate) fn fits_in_place(&self, input_len: usize) -> bool {
+        // Where each piece's output ends, against the lowest input offset
+        // any later piece copies from.
+        let mut limit = input_len;
+        let mut limits = vec![0usize; self.pieces.len()];
+        for (i, piece) in self.pieces.iter().enumerate().rev() {
+            limits[i] = limit;
+            if let Piece::Copy { start, .. } = piece {
+                limit = limit.min(*start);
+            }
+        }
+        let mut w = 0usize;
+        for (piece, limit) in self.pieces.iter().zip(limits) {
+            w += piece.len();
+            if w > limit {
+                return false;
+            }
+        }
+        w <= input_len
+    }
+
+    /// Writes the output over the input in `buf` (which must hold exactly
+    /// the input the plan was made from, and [`Plan::fits_in_place`]), zeroes
+    /// what is left of the input after it and truncates `buf` to the output.
+    pub(crate) fn write_in_place(&self, buf: &mut Vec<u8>) {
+        let mut w = 0;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy { start, end } => {
+                    // Pieces only ever move down (or stay): `copy_within`
+                    // is a memmove, overlap is fine.
+                    buf.copy_within(*start..*end, w);
+                    w += end - start;
+                }
+                Piece::New { bytes, len } => {
+                    buf[w..w + len].copy_from_slice(&bytes[..*len]);
+                    w += len;
+                }
+            }
+        }
+        // The bytes after the output are removed metadata and trailers.
+        zeroize::Zeroize::zeroize(&mut buf[w..]);
+        buf.truncate(w);
+    }
+}
+
+/// Reads the whole input once and plans the output.
+pub(crate) fn plan(input: &[u8], report: &mut Report) -> Result<Plan, SanitizeError> {
     // The first pass reads only the header segments, up to the first scan,
     // to learn the orientation before anything is written.
     let mut pos = 2;
@@ -96,9 +218,12 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
         .find(|s| s.marker == APP1 && s.payload(input).starts_with(EXIF_PREFIX))
         .and_then(|s| exif::read_orientation(s.payload(input)));
 
-    // A few bytes of slack for the minimal EXIF; never more than that.
-    let mut out = Vec::with_capacity(input.len() + 64);
-    out.extend_from_slice(&[0xFF, SOI]);
+    let mut out = Plan {
+        pieces: Vec::with_capacity(header.len() + 8),
+        len: 0,
+    };
+    // SOI: detect_format saw FF D8 at offset 0.
+    out.copy(0, 2);
     let mut exif_written = orientation.is_none();
     for (i, seg) in header.iter().enumerate() {
         // The minimal EXIF goes right after SOI, or after JFIF APP0 if that
@@ -120,7 +245,7 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
         let (marker, at) = read_marker(input, pos)?;
         match marker {
             EOI => {
-                out.extend_from_slice(&[0xFF, EOI]);
+                out.copy(at, at + 2); // FF D9, without any fill bytes before it
                 let end = at + 2;
                 if end < input.len() {
                     report.remove(Category::Trailer, input.len() - end);
@@ -130,7 +255,7 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
             SOS => {
                 let seg = read_segment(input, marker, at)?;
                 let data_end = entropy_end(input, seg.end)?;
-                out.extend_from_slice(&input[seg.start..data_end]);
+                out.copy(seg.start, data_end);
                 pos = data_end;
             }
             _ => {
@@ -145,14 +270,14 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
     }
 }
 
-fn apply(input: &[u8], seg: &Segment, action: Action, out: &mut Vec<u8>, report: &mut Report) {
+fn apply(input: &[u8], seg: &Segment, action: Action, out: &mut Plan, report: &mut Report) {
     match action {
-        Action::Keep => out.extend_from_slice(&input[seg.start..seg.end]),
+        Action::Keep => out.copy(seg.start, seg.end),
         Action::KeepJfifHeader => {
             let payload = seg.payload(input);
-            out.extend_from_slice(&[0xFF, APP0, 0, (JFIF_HEADER_LEN + 2) as u8]);
-            out.extend_from_slice(&payload[..JFIF_HEADER_LEN - 2]);
-            out.extend_from_slice(&[0, 0]); // no thumbnail
+            out.new_bytes(&[0xFF, APP0, 0, (JFIF_HEADER_LEN + 2) as u8]);
+            out.copy(seg.start + 4, seg.start + 4 + JFIF_HEADER_LEN - 2);
+            out.new_bytes(&[0, 0]); // no thumbnail
             if payload.len() > JFIF_HEADER_LEN {
                 report.remove(Category::Thumbnail, payload.len() - JFIF_HEADER_LEN);
             }
@@ -161,13 +286,15 @@ fn apply(input: &[u8], seg: &Segment, action: Action, out: &mut Vec<u8>, report:
     }
 }
 
-fn write_minimal_exif(out: &mut Vec<u8>, orientation: Option<u16>) {
+fn write_minimal_exif(out: &mut Plan, orientation: Option<u16>) {
     if let Some(o) = orientation {
         let len = 2 + EXIF_PREFIX.len() + exif::MINIMAL_TIFF_LEN;
-        out.extend_from_slice(&[0xFF, APP1]);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-        out.extend_from_slice(EXIF_PREFIX);
-        out.extend_from_slice(&exif::minimal_tiff(o));
+        let mut b = [0u8; NEW_MAX];
+        b[..2].copy_from_slice(&[0xFF, APP1]);
+        b[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        b[4..10].copy_from_slice(EXIF_PREFIX);
+        b[10..].copy_from_slice(&exif::minimal_tiff(o));
+        out.new_bytes(&b);
     }
 }
 

@@ -71,6 +71,57 @@ impl std::fmt::Debug for Sanitized {
     }
 }
 
+/// A sanitized image that has passed [`verify`], made by [`sanitize_owned`].
+///
+/// Its bytes are private, so they cannot change between the check and their
+/// use: `envelope::seal_owned` accepts it without verifying it again. The
+/// buffer is zeroed when a `SanitizedImage` is dropped unused.
+pub struct SanitizedImage {
+    bytes: Vec<u8>,
+    report: Report,
+}
+
+impl SanitizedImage {
+    /// The sanitized image.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// What was removed.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The image's buffer, leaving the wrapper (and its wipe on drop).
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
+    /// The image as a plain [`Sanitized`].
+    pub fn into_sanitized(mut self) -> Sanitized {
+        Sanitized {
+            bytes: std::mem::take(&mut self.bytes),
+            report: self.report.clone(),
+        }
+    }
+}
+
+impl Drop for SanitizedImage {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
+}
+
+impl std::fmt::Debug for SanitizedImage {
+    // The image bytes are patient data: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SanitizedImage")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("report", &self.report)
+            .finish()
+    }
+}
+
 /// Sanitizes `input` with the default [`Options`].
 pub fn sanitize(input: &[u8]) -> Result<Sanitized, SanitizeError> {
     sanitize_with(input, &Options::default())
@@ -100,4 +151,80 @@ pub fn sanitize_with(input: &[u8], options: &Options) -> Result<Sanitized, Sanit
     report.output_bytes = bytes.len() as u64;
     report.orientation = verified.orientation;
     Ok(Sanitized { bytes, report })
+}
+
+/// [`sanitize_owned_with`] with the default [`Options`].
+pub fn sanitize_owned(input: Vec<u8>) -> Result<SanitizedImage, SanitizeError> {
+    sanitize_owned_with(input, &Options::default())
+}
+
+/// Sanitizes the image in `input`, reusing its buffer where it can: the
+/// same output as [`sanitize_with`], checked by the same verifier.
+///
+/// A JPEG is edited in place (segments only move towards the start; the
+/// scan data, the bulk, moves once), so no second buffer is allocated and
+/// the buffer's capacity is kept, which lets `envelope::seal_owned` turn
+/// the same buffer into the envelope. Other formats, and the rare JPEG whose
+/// new minimal EXIF block would overwrite input not yet read, are written to
+/// a new buffer as [`sanitize_with`] does.
+///
+/// Every input byte that does not end up in the output is zeroed before
+/// its memory is released: the removed metadata on success, the whole
+/// buffer (input or partial output) on any error. No bytes are returned
+/// unless the verifier accepted them.
+pub fn sanitize_owned_with(
+    mut input: Vec<u8>,
+    options: &Options,
+) -> Result<SanitizedImage, SanitizeError> {
+    let wipe = |mut v: Vec<u8>| zeroize::Zeroize::zeroize(&mut v);
+    if input.len() > options.max_input_bytes {
+        let e = SanitizeError::TooLarge {
+            size: input.len() as u64,
+            limit: options.max_input_bytes as u64,
+        };
+        wipe(input);
+        return Err(e);
+    }
+    let Some(format) = detect_format(&input) else {
+        let e = format::describe_unknown(&input);
+        wipe(input);
+        return Err(e);
+    };
+    let mut report = Report::new(format, input.len() as u64);
+    let written = match format {
+        ImageFormat::Jpeg => jpeg::plan(&input, &mut report).map(|plan| {
+            if plan.fits_in_place(input.len()) {
+                plan.write_in_place(&mut input);
+                None
+            } else {
+                Some(plan.write(&input))
+            }
+        }),
+        ImageFormat::Png => png::strip(&input, &mut report).map(Some),
+        ImageFormat::WebP => webp::strip(&input, &mut report).map(Some),
+        ImageFormat::Heif => heif::strip(&input, &mut report).map(Some),
+    };
+    let bytes = match written {
+        Ok(None) => input,
+        Ok(Some(copy)) => {
+            wipe(input);
+            copy
+        }
+        Err(e) => {
+            wipe(input);
+            return Err(e);
+        }
+    };
+    match verify(&bytes) {
+        Ok(verified) => {
+            debug_assert_eq!(verified.format, format);
+            report.output_bytes = bytes.len() as u64;
+            report.orientation = verified.orientation;
+            Ok(SanitizedImage { bytes, report })
+        }
+        Err(e) => {
+            wipe(bytes);
+            Err(SanitizeError::Verification(e))
+        }
+    }
 }
