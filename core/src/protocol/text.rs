@@ -47,6 +47,7 @@ pub(crate) fn parse_b64<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Parses base64url without padding into bytes of any length.
+#[cfg(feature = "relay")]
 pub(crate) fn parse_b64_vec(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()
 }
