@@ -4,6 +4,7 @@
 mod admin;
 mod certify;
 mod device;
+mod fhir;
 mod inspect;
 mod io;
 mod keyfile;
@@ -11,6 +12,7 @@ mod keygen;
 mod open;
 mod passphrase;
 mod record_args;
+mod records;
 mod seal;
 mod send;
 mod storeapi;
@@ -43,6 +45,9 @@ enum Command {
     Open(open::OpenArgs),
     /// Show an envelope's plaintext routing header (no key needed).
     Inspect(inspect::InspectArgs),
+    /// Records staff: pull your inbox from the store and file it (image,
+    /// record, FHIR R4 Media).
+    Records(records::RecordsArgs),
     /// This computer as an enrolled capture device: enroll, status.
     #[command(subcommand)]
     Device(device::DeviceCommand),
@@ -90,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Seal(args) => seal::run(*args),
         Command::Open(args) => open::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Records(args) => records::run(args),
         Command::Device(c) => device::run(c),
         Command::Send(args) => match send::run(*args) {
             Ok(0) => Ok(()),

@@ -1,0 +1,703 @@
+//! `sealcam records pull`: the records workstation's side of the store.
+//!
+//! Lists the staff member's inbox, downloads each envelope, opens it with
+//! the recipient identity, checks the sender against the organisation key,
+//! and files it: `OUT/<envelope id>/` with the image, the record and a FHIR
+//! R4 Media resource, written as a temporary directory and renamed into
+//! place once every file is synced. Only then is the envelope marked filed
+//! on the store. See docs/CLI.md ("records pull").
+//!
+//! Nothing printed here names a patient: the progress bar and the lines
+//! above it show counts, bytes and envelope ids only.
+
+use crate::fhir;
+use crate::keyfile;
+use crate::open::MAX_ENVELOPE_BYTES;
+use crate::passphrase::PassphraseArgs;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sealcam_core::envelope::{self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender};
+use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey};
+use sealcam_core::record::{MediaType, Source};
+use sealcam_core::relay::{parse_pin, StoreClient};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The environment variable `--pin` may come from.
+pub const PIN_ENV: &str = "SEALCAM_STORE_PIN";
+/// Subdirectory of OUT for envelopes whose sender could not be trusted.
+pub const QUARANTINE: &str = "quarantine";
+/// Prefix of the temporary directories an envelope is written in.
+const TMP_PREFIX: &str = ".tmp-";
+
+#[derive(clap::Args)]
+pub struct RecordsArgs {
+    #[command(subcommand)]
+    command: RecordsCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum RecordsCommand {
+    /// Download, verify, decrypt and file everything in your inbox.
+    Pull(PullArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PullArgs {
+    /// Your recipient identity file (`sealcam keygen`): opens the envelopes.
+    #[arg(short, long, value_name = "KEYFILE")]
+    identity: PathBuf,
+    /// The store's address, `https://host:port`.
+    #[arg(long, value_name = "URL")]
+    store: String,
+    /// The store's TLS key pin, `sha256/…` (printed by `sealcam-store
+    /// serve`); or set SEALCAM_STORE_PIN.
+    #[arg(long, value_name = "sha256/…")]
+    pin: Option<String>,
+    /// Your staff auth key file (`sealcam keygen --kind staff`), registered
+    /// with the store by the administrator together with your recipient.
+    #[arg(long, value_name = "STAFF.key")]
+    auth_key: PathBuf,
+    /// The organisation's public key (`sealcamorg1…`, or a file holding
+    /// it): every device certificate must verify against it.
+    #[arg(long, value_name = "ORGPUB", required_unless_present = "org_file")]
+    org: Option<String>,
+    /// A file holding the organisation's public key (instead of --org).
+    #[arg(long, value_name = "FILE", conflicts_with = "org")]
+    org_file: Option<PathBuf>,
+    /// Where to file the images: one directory per envelope (created, mode
+    /// 0700, if missing).
+    #[arg(short, long, value_name = "DIR")]
+    out: PathBuf,
+    /// FHIR identifier system for local patient ids (hospital numbers),
+    /// used when a record has no NHS number.
+    #[arg(long, value_name = "URI", default_value = fhir::DEFAULT_LOCAL_ID_SYSTEM)]
+    local_id_system: String,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long)]
+    no_progress: bool,
+    /// Refuse envelopes larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_ENVELOPE_BYTES)]
+    max_size: usize,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+pub fn run(args: RecordsArgs) -> Result<()> {
+    match args.command {
+        RecordsCommand::Pull(a) => pull(a),
+    }
+}
+
+/// One entry of `GET /v1/inbox` (other fields ignored).
+#[derive(Deserialize)]
+struct InboxEntry {
+    envelope_id: String,
+    #[serde(default)]
+    size: u64,
+}
+
+/// What happened to one envelope.
+enum Outcome {
+    /// Written and marked filed.
+    Filed,
+    /// Already on disk from an earlier run; marked filed now.
+    Remarked,
+    /// Sender not trusted: written to OUT/quarantine/, not marked filed.
+    Quarantined(String),
+    /// Already in quarantine from an earlier run: left alone.
+    StillQuarantined,
+}
+
+#[derive(Default)]
+struct Tally {
+    filed: usize,
+    remarked: usize,
+    quarantined: usize,
+    failed: usize,
+}
+
+fn pull(args: PullArgs) -> Result<()> {
+    if !args.local_id_system.contains(':') || args.local_id_system.contains(char::is_whitespace) {
+        anyhow::bail!(
+            "--local-id-system must be an absolute URI without spaces (https://… or urn:…)"
+        );
+    }
+    let org: OrgPublicKey = match (&args.org, &args.org_file) {
+        (Some(o), _) => keyfile::parse_public(o, "organisation public key (--org)")?,
+        (None, Some(f)) => {
+            keyfile::parse_public(&f.to_string_lossy(), "organisation public key (--org-file)")?
+        }
+        (None, None) => anyhow::bail!("give the organisation public key with --org or --org-file"),
+    };
+    let pin_text = match &args.pin {
+        Some(p) => p.clone(),
+        None => std::env::var(PIN_ENV).map_err(|_| {
+            anyhow::anyhow!(
+                "give the store's TLS pin with --pin sha256/… or {PIN_ENV} \
+                 (sealcam-store prints it as tls-pin when it starts)"
+            )
+        })?,
+    };
+    let pin = parse_pin(pin_text.trim()).ok_or_else(|| {
+        anyhow::anyhow!("the TLS pin is not of the form sha256/<base64 of 32 bytes>")
+    })?;
+    if !args.store.starts_with("https://") {
+        anyhow::bail!("--store must be an https:// address");
+    }
+    let identity: RecipientIdentity =
+        keyfile::load_secret(&args.identity, &args.passphrase, "identity")?;
+    let staff: StaffSigningKey =
+        keyfile::load_secret(&args.auth_key, &args.passphrase, "staff auth key")?;
+
+    let out = &args.out;
+    prepare_dir(out)?;
+    let quarantine = out.join(QUARANTINE);
+    remove_leftovers(out)?;
+    if quarantine.is_dir() {
+        remove_leftovers(&quarantine)?;
+    }
+
+    let client = StoreClient::new(&args.store, pin).context("cannot set up the connection")?;
+    let puller = Puller {
+        client: &client,
+        staff: &staff,
+        identity: &identity,
+        org: &org,
+        out,
+        quarantine: &quarantine,
+        local_id_system: &args.local_id_system,
+        max_size: args.max_size,
+    };
+
+    let bar = ProgressBar::with_draw_target(
+        Some(0),
+        if args.no_progress {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} envelopes {msg}",
+        )
+        .context("progress bar template")?,
+    );
+    let say = |line: String| bar.suspend(|| eprintln!("{line}"));
+
+    let mut tally = Tally::default();
+    let mut seen: HashSet<EnvelopeId> = HashSet::new();
+    let mut bytes_total: u64 = 0;
+    // The inbox is listed again after each pass, so envelopes that arrive
+    // meanwhile, or an inbox the store answers in pages, are pulled too;
+    // an envelope is tried at most once per run.
+    loop {
+        let inbox = puller.inbox()?;
+        let fresh: Vec<(EnvelopeId, u64)> = inbox
+            .into_iter()
+            .filter(|(id, _)| !seen.contains(id))
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        bar.inc_length(fresh.len() as u64);
+        for (id, size) in fresh {
+            seen.insert(id);
+            bar.set_message(format!("{} bytes, now {id}", bytes_total));
+            match puller.one(&id) {
+                Ok(Outcome::Filed) => {
+                    tally.filed += 1;
+                    say(format!("filed {id}"));
+                }
+                Ok(Outcome::Remarked) => {
+                    tally.remarked += 1;
+                    say(format!(
+                        "filed {id} (already on disk from an earlier run; marked filed now)"
+                    ));
+                }
+                Ok(Outcome::Quarantined(why)) => {
+                    tally.quarantined += 1;
+                    say(format!(
+                        "QUARANTINED {id}: {why}; written to {}, NOT marked filed",
+                        quarantine.join(id.to_string()).display()
+                    ));
+                }
+                Ok(Outcome::StillQuarantined) => {
+                    tally.quarantined += 1;
+                    say(format!(
+                        "QUARANTINED {id}: already in {} from an earlier run; NOT marked filed",
+                        quarantine.display()
+                    ));
+                }
+                Err(e) if is_wrong_identity(&e) => {
+                    bar.abandon();
+                    return Err(e.context(format!(
+                        "envelope {id}: --identity is not the recipient the store has \
+                         registered for this --auth-key; nothing more was pulled"
+                    )));
+                }
+                Err(e) => {
+                    tally.failed += 1;
+                    say(format!("FAILED {id}: {e:#}; not marked filed"));
+                }
+            }
+            bytes_total += size;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+
+    let summary = format!(
+        "records pull: {} filed ({} of them already on disk), {} quarantined, {} failed, into {}",
+        tally.filed + tally.remarked,
+        tally.remarked,
+        tally.quarantined,
+        tally.failed,
+        out.display()
+    );
+    if tally.quarantined + tally.failed > 0 {
+        anyhow::bail!(
+            "{summary}. Envelopes not filed stay in the inbox: see the lines above \
+             (quarantined ones need someone to decide; failed ones are tried again next time)"
+        );
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// True when the error is "this envelope is not addressed to this key":
+/// the store lists only envelopes addressed to the staff member's
+/// recipient, so the identity given is not that recipient.
+fn is_wrong_identity(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<OpenError>(),
+            Some(OpenError::NotARecipient)
+        )
+    })
+}
+
+struct Puller<'a> {
+    client: &'a StoreClient,
+    staff: &'a StaffSigningKey,
+    identity: &'a RecipientIdentity,
+    org: &'a OrgPublicKey,
+    out: &'a Path,
+    quarantine: &'a Path,
+    local_id_system: &'a str,
+    max_size: usize,
+}
+
+impl Puller<'_> {
+    fn request(&self, method: &str, path: &str) -> Result<(u16, Vec<u8>)> {
+        self.client
+            .signed_request(self.staff, method, path, Vec::new(), "application/json")
+            .with_context(|| format!("{method} {path}"))
+    }
+
+    /// `GET /v1/inbox`: envelope ids and sizes.
+    fn inbox(&self) -> Result<Vec<(EnvelopeId, u64)>> {
+        let (status, body) = self.request("GET", "/v1/inbox")?;
+        if status != 200 {
+            anyhow::bail!(
+                "the store refused to list the inbox ({status}: {}); check --auth-key is \
+                 registered with this store",
+                store_message(&body)
+            );
+        }
+        let entries: Vec<InboxEntry> = serde_json::from_slice(&body)
+            .map_err(|_| anyhow::anyhow!("the store's inbox answer is not the expected JSON"))?;
+        entries
+            .into_iter()
+            .map(|e| {
+                // Parsed, not used as given: the id names a directory.
+                let id: EnvelopeId = e.envelope_id.parse().map_err(|_| {
+                    anyhow::anyhow!("the store's inbox lists an invalid envelope id")
+                })?;
+                Ok((id, e.size))
+            })
+            .collect()
+    }
+
+    /// `POST /v1/envelopes/{id}/filed`.
+    fn mark_filed(&self, id: &EnvelopeId) -> Result<()> {
+        let (status, body) = self.request("POST", &format!("/v1/envelopes/{id}/filed"))?;
+        match status {
+            200..=299 => Ok(()),
+            _ => anyhow::bail!(
+                "it is on disk, but the store did not record it as filed ({status}: {})",
+                store_message(&body)
+            ),
+        }
+    }
+
+    fn one(&self, id: &EnvelopeId) -> Result<Outcome> {
+        let name = id.to_string();
+        let done = self.out.join(&name);
+        if std::fs::symlink_metadata(&done).is_ok() {
+            if !done.is_dir() {
+                anyhow::bail!(
+                    "{} exists and is not a directory; move it away",
+                    done.display()
+                );
+            }
+            // Written by an earlier run that stopped before the store
+            // heard of it: mark it filed, leave the files as they are.
+            self.mark_filed(id)?;
+            return Ok(Outcome::Remarked);
+        }
+        if self.quarantine.join(&name).is_dir() {
+            return Ok(Outcome::StillQuarantined);
+        }
+
+        let (status, bytes) = self.request("GET", &format!("/v1/envelopes/{id}"))?;
+        match status {
+            200 => {}
+            404 => anyhow::bail!("the store no longer has it (404)"),
+            _ => anyhow::bail!(
+                "the store refused to send it ({status}: {})",
+                store_message(&bytes)
+            ),
+        }
+        if bytes.len() > self.max_size {
+            anyhow::bail!("it is larger than --max-size ({} bytes)", self.max_size);
+        }
+        let opened =
+            envelope::open(&bytes, self.identity, Some(self.org)).context("cannot open it")?;
+        drop(bytes);
+        if opened.id != *id {
+            anyhow::bail!("the store sent a different envelope than the one asked for");
+        }
+        opened.record.image().verify(&opened.image).context(
+            "the image does not match its record: not filed; ask the sender to send it again",
+        )?;
+
+        let (kind, ext) = image_kind(opened.record.image().media_type(), &opened.image);
+        let file_name = format!("image.{ext}");
+        let record_json = Zeroizing::new(opened.record.to_json());
+
+        let (sender, quarantine_reason) = classify(&opened);
+        if let Some(why) = quarantine_reason {
+            prepare_dir(self.quarantine)?;
+            let reason = format!(
+                "envelope {id} was not filed: {why}.\nIt is addressed to you and decrypted \
+                 correctly, but its sender cannot be trusted. Check with the sender's \
+                 administrator before filing it by hand.\n"
+            );
+            write_dir(
+                self.quarantine,
+                &name,
+                &[
+                    (&file_name, &opened.image),
+                    ("record.json", &record_json),
+                    ("reason.txt", reason.as_bytes()),
+                ],
+            )?;
+            return Ok(Outcome::Quarantined(why));
+        }
+        let sender = sender.context("internal: no sender for a trusted envelope")?;
+        let media = fhir::media(&fhir::MediaInput {
+            envelope_id: &name,
+            record: &opened.record,
+            image: &opened.image,
+            content_type: kind,
+            file_name: &file_name,
+            sender,
+            local_id_system: self.local_id_system,
+        });
+        let fhir_json = Zeroizing::new(
+            fhir::to_pretty_json(&media).context("cannot format the FHIR resource")?,
+        );
+        write_dir(
+            self.out,
+            &name,
+            &[
+                (&file_name, &opened.image),
+                ("record.json", &record_json),
+                ("media.fhir.json", fhir_json.as_bytes()),
+            ],
+        )?;
+        self.mark_filed(id)?;
+        Ok(Outcome::Filed)
+    }
+}
+
+/// The FHIR sender, or why the envelope goes to quarantine.
+fn classify(opened: &Opened) -> (Option<fhir::Sender<'_>>, Option<String>) {
+    match &opened.sender {
+        Sender::Device {
+            certificate,
+            status,
+        } => match status {
+            CertificateStatus::Verified => (
+                Some(fhir::Sender::VerifiedDevice {
+                    device_id: certificate.device_key().id().to_string(),
+                    certified: certificate.clinician(),
+                }),
+                None,
+            ),
+            CertificateStatus::Rejected(e) => (
+                None,
+                Some(format!(
+                    "the sender's device certificate is NOT VERIFIED against the organisation \
+                     key: {e}"
+                )),
+            ),
+            // open() was given the org key, so it always checks.
+            CertificateStatus::NotChecked => (
+                None,
+                Some("the sender's device certificate was not checked".to_string()),
+            ),
+        },
+        // Patients' uploads carry no device certificate: accepted as
+        // patient-submitted, but only if the record says so.
+        Sender::Unsigned if opened.record.source() == Source::PatientLink => {
+            (Some(fhir::Sender::PatientLink), None)
+        }
+        Sender::Unsigned => (
+            None,
+            Some(format!(
+                "it is UNSIGNED, but its record says it came from {} (only patient-link uploads \
+                 may be unsigned)",
+                opened.record.source().as_str().replace('_', " ")
+            )),
+        ),
+    }
+}
+
+/// The FHIR content type and file extension of an image.
+fn image_kind(media_type: MediaType, image: &[u8]) -> (&'static str, &'static str) {
+    match media_type {
+        MediaType::Jpeg => ("image/jpeg", "jpg"),
+        MediaType::Png => ("image/png", "png"),
+        MediaType::Webp => ("image/webp", "webp"),
+        MediaType::Heif => heif_kind(image),
+    }
+}
+
+/// HEIC, AVIF or other HEIF, from the `ftyp` box's brands.
+fn heif_kind(image: &[u8]) -> (&'static str, &'static str) {
+    const HEIC: [&[u8; 4]; 6] = [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"];
+    const AVIF: [&[u8; 4]; 2] = [b"avif", b"avis"];
+    let brands = ftyp_brands(image);
+    let is = |set: &[&[u8; 4]], b: &[u8; 4]| set.contains(&b);
+    // The major brand decides; else the first compatible brand that does.
+    for b in &brands {
+        if is(&AVIF, b) {
+            return ("image/avif", "avif");
+        }
+        if is(&HEIC, b) {
+            return ("image/heic", "heic");
+        }
+    }
+    ("image/heif", "heif")
+}
+
+/// Major brand, then compatible brands, of a leading `ftyp` box.
+fn ftyp_brands(b: &[u8]) -> Vec<[u8; 4]> {
+    let mut out = Vec::new();
+    if b.len() < 16 || &b[4..8] != b"ftyp" {
+        return out;
+    }
+    let size = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let end = size.clamp(16, b.len());
+    let mut at = 8;
+    while at + 4 <= end {
+        if at != 12 {
+            // 12..16 is the minor version.
+            out.push([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        }
+        at += 4;
+    }
+    out
+}
+
+/// The store's error message (its `message` field), or "no details".
+fn store_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct E {
+        message: String,
+    }
+    serde_json::from_slice::<E>(body)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| "no details".to_string())
+}
+
+/// Creates `dir` (mode 0700) if missing; refuses a file.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => anyhow::bail!("{} exists and is not a directory", dir.display()),
+        Err(_) => {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))
+        }
+    }
+}
+
+/// Removes `.tmp-*` directories left in `dir` by a run that was stopped
+/// while writing.
+fn remove_leftovers(dir: &Path) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let leftover = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TMP_PREFIX));
+        if leftover && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(entry.path()).with_context(|| {
+                format!("cannot remove the unfinished {}", entry.path().display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` into `parent/name/` atomically: a temporary directory
+/// `parent/.tmp-<name>-<random>/`, every file (mode 0600) and the directory
+/// synced, renamed into place, `parent` synced. On any failure the
+/// temporary directory is removed and `parent/name` does not exist.
+fn write_dir(parent: &Path, name: &str, files: &[(&str, &[u8])]) -> Result<()> {
+    let target = parent.join(name);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("{TMP_PREFIX}{name}-"))
+        .tempdir_in(parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })?;
+    for (file, bytes) in files {
+        let path = tmp.path().join(file);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    sync_dir(tmp.path())?;
+    if std::fs::symlink_metadata(&target).is_ok() {
+        anyhow::bail!(
+            "{} appeared while it was being written (is another pull running into the same \
+             directory?)",
+            target.display()
+        );
+    }
+    std::fs::rename(tmp.path(), &target)
+        .with_context(|| format!("cannot move the files into place at {}", target.display()))?;
+    // Renamed away: nothing left for the guard to remove.
+    let _ = tmp.keep();
+    sync_dir(parent)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heif_brands_pick_the_extension() {
+        let ftyp = |major: &[u8; 4], compat: &[&[u8; 4]]| {
+            let mut b = Vec::new();
+            b.extend_from_slice(&((16 + 4 * compat.len()) as u32).to_be_bytes());
+            b.extend_from_slice(b"ftyp");
+            b.extend_from_slice(major);
+            b.extend_from_slice(&[0, 0, 0, 0]);
+            for c in compat {
+                b.extend_from_slice(*c);
+            }
+            b.extend_from_slice(b"\0\0\0\x08meta");
+            b
+        };
+        assert_eq!(
+            heif_kind(&ftyp(b"heic", &[b"mif1"])),
+            ("image/heic", "heic")
+        );
+        assert_eq!(
+            heif_kind(&ftyp(b"avif", &[b"mif1"])),
+            ("image/avif", "avif")
+        );
+        assert_eq!(
+            heif_kind(&ftyp(b"mif1", &[b"mif1", b"avif"])),
+            ("image/avif", "avif")
+        );
+        assert_eq!(
+            heif_kind(&ftyp(b"mif1", &[b"heic", b"mif1"])),
+            ("image/heic", "heic")
+        );
+        assert_eq!(
+            heif_kind(&ftyp(b"mif1", &[b"mif1"])),
+            ("image/heif", "heif")
+        );
+        assert_eq!(heif_kind(b"short"), ("image/heif", "heif"));
+        // The minor version is not a brand.
+        let mut b = ftyp(b"mif1", &[]);
+        b[12..16].copy_from_slice(b"avif");
+        assert_eq!(heif_kind(&b), ("image/heif", "heif"));
+    }
+
+    #[test]
+    fn write_dir_is_all_or_nothing() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write_dir(d.path(), "abc", &[("a", b"1"), ("b", b"22")]).expect("write");
+        assert_eq!(std::fs::read(d.path().join("abc/a")).expect("a"), b"1");
+        assert_eq!(std::fs::read(d.path().join("abc/b")).expect("b"), b"22");
+        // A second write of the same name is refused and leaves nothing.
+        assert!(write_dir(d.path(), "abc", &[("a", b"x")]).is_err());
+        // A file that cannot be created (a name with a slash into a
+        // missing dir) fails, and no temporary directory is left.
+        assert!(write_dir(d.path(), "def", &[("a", b"1"), ("no/such", b"2")]).is_err());
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["abc"]);
+        assert_eq!(std::fs::read(d.path().join("abc/a")).expect("a"), b"1");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.path().join("abc/a"))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn leftovers_are_removed_and_nothing_else() {
+        let d = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(d.path().join(".tmp-abc-123")).expect("mk");
+        std::fs::write(d.path().join(".tmp-abc-123/x"), b"x").expect("w");
+        std::fs::create_dir(d.path().join("abc")).expect("mk");
+        std::fs::write(d.path().join(".tmp-file"), b"x").expect("w");
+        remove_leftovers(d.path()).expect("clean");
+        let mut names: Vec<String> = std::fs::read_dir(d.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".tmp-file", "abc"]);
+    }
+}
