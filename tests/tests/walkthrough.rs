@@ -1,0 +1,173 @@
+//! The README walkthrough, scripted: start the store, bootstrap, add
+//! records recipients, enrol a desktop device, send a corpus photo, pull it
+//! as records staff, look at the FHIR file, and check the delivered image
+//! has no GPS (our scanner, and exiftool when installed). Real store
+//! process, real CLI binary, TLS pinned end to end.
+
+#[path = "../src/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+#[path = "../src/deployment.rs"]
+#[allow(dead_code)]
+mod deployment;
+#[path = "../src/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+
+use cli::{run, sealcam, text};
+use deployment::{ok, Deployment, RECORD_FLAGS};
+use sealcam_tests::{corpus_dir, scanner};
+
+const PHOTO: &str = "mpr_PXL_20200710_061629144.MP.jpg";
+
+#[test]
+fn walkthrough_capture_to_filed_record() {
+    let Some(corpus) = corpus_dir() else { return };
+    let photo = corpus.join("images").join(PHOTO);
+    assert!(photo.is_file(), "{PHOTO} missing from the corpus");
+    let original = std::fs::read(&photo).expect("read photo");
+    assert!(
+        !scanner::scan(&original).is_empty(),
+        "the corpus photo should carry GPS and camera metadata to begin with"
+    );
+
+    // Two records teams in the directory; one enrolled desktop device.
+    let dep = Deployment::new(2);
+    let home = dep.enrol_device("desktop");
+
+    let o = run(
+        sealcam()
+            .arg("send")
+            .arg(&photo)
+            .arg("--home")
+            .arg(&home)
+            .args(RECORD_FLAGS),
+        None,
+    );
+    ok(&o, "send");
+    assert!(
+        text(&o.stdout).contains("sent 1 envelope"),
+        "{}",
+        text(&o.stdout)
+    );
+    let ids = dep.stored_ids();
+    assert_eq!(ids.len(), 1, "exactly one envelope in the store");
+    let id = &ids[0];
+    // The device keeps nothing once the store confirmed it.
+    let outbox: Vec<_> = std::fs::read_dir(home.join("outbox"))
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .collect();
+    assert!(outbox.is_empty(), "the outbox still holds files");
+
+    // Both teams pull and decrypt it.
+    for team in 0..2 {
+        let out = dep.dir.path().join(format!("filed{team}"));
+        let o = dep.pull(team, &out);
+        ok(&o, "records pull");
+        let env_dir = out.join(id);
+        let image = std::fs::read(env_dir.join("image.jpg")).expect("the image was filed");
+        let clean = sealcam_core::sanitize::sanitize(&original).expect("sanitize");
+        assert_eq!(image, clean.bytes, "the filed image is the sanitized photo");
+        let findings = scanner::scan(&image);
+        assert!(
+            findings.is_empty(),
+            "the filed image still has metadata: {findings:?}"
+        );
+        let fhir: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(env_dir.join("media.fhir.json")).expect("FHIR file"),
+        )
+        .expect("FHIR JSON");
+        assert_eq!(fhir["resourceType"], "Media");
+        assert_eq!(
+            fhir["subject"]["identifier"]["system"],
+            "https://fhir.nhs.uk/Id/nhs-number"
+        );
+        assert_eq!(fhir["subject"]["identifier"]["value"], "9434765919");
+        assert_eq!(fhir["content"]["contentType"], "image/jpeg");
+        assert_eq!(fhir["content"]["size"], image.len());
+        exiftool_finds_no_gps(&env_dir.join("image.jpg"));
+        // Pulling again files nothing new: the inbox is empty.
+        let again = dep.pull(team, &out);
+        ok(&again, "second records pull");
+        let listing: Vec<_> = std::fs::read_dir(&out)
+            .expect("out")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(listing.len(), 1, "one directory per envelope: {listing:?}");
+    }
+
+    // A key outside the directory cannot open what the store holds.
+    let outsider = dep.dir.path().join("outsider.key");
+    ok(
+        &run(sealcam().arg("keygen").arg("-o").arg(&outsider), None),
+        "keygen",
+    );
+    let blob = find_blob(dep.store.data_dir(), id);
+    let o = run(
+        sealcam()
+            .arg("open")
+            .arg(&blob)
+            .arg("-i")
+            .arg(&outsider)
+            .arg("-o")
+            .arg(dep.dir.path().join("stolen.jpg")),
+        None,
+    );
+    assert!(!o.status.success(), "an outsider opened the envelope");
+    assert!(!dep.dir.path().join("stolen.jpg").exists());
+
+    // The audit chain verifies and recorded the journey.
+    let o = sealcam_tests::store::audit_command("verify", dep.store.data_dir());
+    ok(&o, "audit verify");
+    let o = dep.admin(&["audit", "export"]);
+    ok(&o, "admin audit export");
+    let log = text(&o.stdout);
+    for action in ["bootstrap", "enrol", "upload", "fetch", "filed"] {
+        assert!(log.contains(action), "no {action} entry in the audit log");
+    }
+}
+
+/// The envelope's blob file in the store's data dir (ciphertext).
+fn find_blob(data: &std::path::Path, id: &str) -> std::path::PathBuf {
+    fn walk(dir: &std::path::Path, id: &str) -> Option<std::path::PathBuf> {
+        for e in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                if let Some(f) = walk(&p, id) {
+                    return Some(f);
+                }
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(id))
+            {
+                return Some(p);
+            }
+        }
+        None
+    }
+    walk(&data.join("blobs"), id).expect("the envelope's blob is in the store")
+}
+
+fn exiftool_finds_no_gps(image: &std::path::Path) {
+    match std::process::Command::new("exiftool")
+        .args(["-s", "-gps:all", "-a"])
+        .arg(image)
+        .output()
+    {
+        Ok(o) => {
+            assert!(o.status.success(), "exiftool failed");
+            let out = text(&o.stdout);
+            assert!(
+                out.trim().is_empty(),
+                "exiftool still finds GPS tags: {out}"
+            );
+        }
+        Err(_) => sealcam_tests::summary(
+            "\n!!! exiftool not installed: the walkthrough's exiftool check was skipped !!!\n",
+        ),
+    }
+}
