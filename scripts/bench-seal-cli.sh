@@ -6,6 +6,9 @@
 #   sealcam seal (signed)     the same with --sign-key DEVICEKEY --certificate CERT
 #   age -r                    age -r AGE_RECIPIENT -o OUT IN
 #
+# and the same three writing to standard output (-o - for sealcam, no -o
+# for age; hyperfine discards it), side by side in the same run.
+#
 # (release build of sealcam; keys, certificate and the age identity are made
 # fresh in a temporary directory for each run of this script.)
 #
@@ -26,9 +29,8 @@
 #   INPUT=FILE  input image (default bench-inputs/photo-12mp.jpg)
 #   STRICT=1    exit 1 if the target is missed
 #   DIAG=1      add diagnostic rows (not among the compared commands):
-#               sealcam seal --unsigned with fsync disabled (libeatmydata),
-#               sealcam seal --unsigned -o - (stdout, discarded), and
-#               `sealcam strip` to stdout (the sanitize share of the work)
+#               sealcam seal --unsigned with fsync disabled (libeatmydata)
+#               and `sealcam strip` to stdout (the sanitize share of the work)
 #   SEALCAM_BENCH_INPUTS  bench input directory (default <repo>/bench-inputs)
 #
 # Needs: hyperfine, age (apt-get install -y --no-install-recommends hyperfine
@@ -96,7 +98,11 @@ cmp -s "$work/opened.jpg" "$work/stripped.jpg" || die "opened image differs from
 age -r "$age_recipient" -o "$work/age.age" "$work/in.jpg"
 
 # -N: no intermediate shell, so a few-millisecond command is timed as itself.
-# Every command writes a new file (--prepare removes the previous one).
+# Every command writing a file writes a new one (--prepare removes the
+# previous one). Each tool is timed twice: to a file (sealcam: atomic and
+# durable, temp file + fsync + rename + directory fsync; age: plain write,
+# no fsync) and to standard output (hyperfine sends it to /dev/null), which
+# compares the work without the file-system policy.
 cmds=(
     -n "sealcam seal --unsigned" --prepare "rm -f $work/unsigned.scm"
     "$sealcam seal $work/in.jpg -r $recipient --unsigned $record_cmd -o $work/unsigned.scm"
@@ -104,6 +110,12 @@ cmds=(
     "$sealcam seal $work/in.jpg -r $recipient --sign-key $work/device.key --certificate $work/device.cert $record_cmd -o $work/signed.scm"
     -n "age -r" --prepare "rm -f $work/age.age"
     "age -r $age_recipient -o $work/age.age $work/in.jpg"
+    -n "sealcam seal --unsigned -o - (stdout)" --prepare "true"
+    "$sealcam seal $work/in.jpg -r $recipient --unsigned $record_cmd -o -"
+    -n "sealcam seal (signed) -o - (stdout)" --prepare "true"
+    "$sealcam seal $work/in.jpg -r $recipient --sign-key $work/device.key --certificate $work/device.cert $record_cmd -o -"
+    -n "age -r (stdout)" --prepare "true"
+    "age -r $age_recipient $work/in.jpg"
 )
 if [[ "${DIAG:-0}" == 1 ]]; then
     eatmydata_lib="$(ls /usr/lib/*/libeatmydata.so 2>/dev/null | head -1 || true)"
@@ -112,9 +124,6 @@ if [[ "${DIAG:-0}" == 1 ]]; then
         -n "diagnostic: sealcam seal --unsigned, fsync disabled (libeatmydata)"
         --prepare "rm -f $work/unsigned-nofsync.scm"
         "env LD_PRELOAD=$eatmydata_lib $sealcam seal $work/in.jpg -r $recipient --unsigned $record_cmd -o $work/unsigned-nofsync.scm"
-        -n "diagnostic: sealcam seal --unsigned -o - (stdout, discarded)"
-        --prepare "true"
-        "$sealcam seal $work/in.jpg -r $recipient --unsigned $record_cmd -o -"
         -n "diagnostic: sealcam strip -o - (stdout, discarded)"
         --prepare "true"
         "$sealcam strip $work/in.jpg -o -"
@@ -141,20 +150,26 @@ median() { awk -F, -v n="$1" 'NR > 1 && $1 == n { print $4 }' "$results/seal-cli
 u="$(median "sealcam seal --unsigned")"
 s="$(median "sealcam seal (signed)")"
 a="$(median "age -r")"
-awk -v u="$u" -v s="$s" -v a="$a" 'BEGIN {
-    printf "medians: sealcam seal --unsigned %.2f ms, sealcam seal (signed) %.2f ms, age -r %.2f ms\n", u*1e3, s*1e3, a*1e3
-    printf "sealcam / age: unsigned %.2fx, signed %.2fx\n", u/a, s/a }'
+uo="$(median "sealcam seal --unsigned -o - (stdout)")"
+so="$(median "sealcam seal (signed) -o - (stdout)")"
+ao="$(median "age -r (stdout)")"
+awk -v u="$u" -v s="$s" -v a="$a" -v uo="$uo" -v so="$so" -v ao="$ao" 'BEGIN {
+    printf "medians to a file: sealcam seal --unsigned %.2f ms, sealcam seal (signed) %.2f ms, age -r %.2f ms\n", u*1e3, s*1e3, a*1e3
+    printf "medians to stdout: sealcam seal --unsigned %.2f ms, sealcam seal (signed) %.2f ms, age -r %.2f ms\n", uo*1e3, so*1e3, ao*1e3
+    printf "sealcam / age: to a file unsigned %.2fx, signed %.2fx; to stdout unsigned %.2fx, signed %.2fx\n", u/a, s/a, uo/ao, so/ao }'
 missed=0
 verdict() { # verdict DESCRIPTION AWK-CONDITION
-    if awk -v u="$u" -v s="$s" -v a="$a" "BEGIN { exit !($2) }"; then
+    if awk -v u="$u" -v s="$s" -v a="$a" -v uo="$uo" -v so="$so" -v ao="$ao" "BEGIN { exit !($2) }"; then
         echo "TARGET MET:    $1"
     else
         echo "TARGET MISSED: $1"
         missed=1
     fi
 }
-verdict "sealcam seal --unsigned no slower than age -r (median)" "u <= a"
-verdict "sealcam seal (signed) no slower than age -r (median)" "s <= a"
+verdict "sealcam seal --unsigned no slower than age -r, to a file (median)" "u <= a"
+verdict "sealcam seal (signed) no slower than age -r, to a file (median)" "s <= a"
+verdict "sealcam seal --unsigned no slower than age -r, to stdout (median)" "uo <= ao"
+verdict "sealcam seal (signed) no slower than age -r, to stdout (median)" "so <= ao"
 echo "results: $results/seal-cli.{md,json,csv}"
 if [[ "$missed" == 1 && "${STRICT:-0}" == 1 ]]; then
     exit 1

@@ -9,6 +9,17 @@ use std::path::Path;
 
 /// Reads all of `path` (`-` for stdin), refusing more than `limit` bytes.
 pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>> {
+    read_input_with_capacity(path, limit, |len| len)
+}
+
+/// [`read_input`] into a buffer of capacity `capacity(file length)` when
+/// the input is a regular file (so that `sealcam seal` can build the
+/// envelope in the same buffer without it ever being reallocated).
+pub fn read_input_with_capacity(
+    path: &Path,
+    limit: usize,
+    capacity: impl Fn(usize) -> usize,
+) -> Result<Vec<u8>> {
     let too_large = |name: &str| {
         anyhow::anyhow!(
             "{name} is larger than the limit of {limit} bytes; send a smaller image or raise --max-size"
@@ -34,7 +45,8 @@ pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>> {
             if meta.len() > limit as u64 {
                 return Err(too_large(&name));
             }
-            buf.reserve_exact(meta.len() as usize);
+            let len = meta.len() as usize;
+            buf.reserve_exact(capacity(len).max(len));
             (&file)
                 .read_to_end(&mut buf)
                 .with_context(|| format!("cannot read {name}"))?;

@@ -1,6 +1,6 @@
 //! `sealcam open IN -i KEYFILE -o IMAGE [--record-out FILE.json] [--org ORGPUB]`.
 //!
-//! `envelope::open` authenticates everything (header MAC, sender signature,
+//! `envelope::open_owned` authenticates everything (header MAC, sender signature,
 //! every payload chunk) before it returns; only then is anything written.
 
 use crate::io;
@@ -58,7 +58,8 @@ pub fn run(args: OpenArgs) -> Result<()> {
     let envelope = io::read_input(&args.input, args.max_size)?;
     let identity: RecipientIdentity =
         keyfile::load_secret(&args.identity, &args.passphrase, "identity")?;
-    let opened = envelope::open(&envelope, &identity, org.as_ref())
+    // Decrypted inside the envelope's buffer: one buffer of the image's size.
+    let opened = envelope::open_owned(envelope, &identity, org.as_ref())
         .with_context(|| format!("cannot open {}", args.input.display()))?;
     opened.record.image().verify(&opened.image).context(
         "the image does not match its record: do not file it; ask the sender to send it again",

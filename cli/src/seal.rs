@@ -2,7 +2,9 @@
 //! (--sign-key DEVICEKEY --certificate CERT | --unsigned)`.
 //!
 //! Sanitizes IN, builds the clinical record, and seals both to the
-//! recipients with `sealcam_core::envelope::seal`.
+//! recipients: with `sanitize_owned` + `envelope::seal_owned`, in the
+//! photo's own buffer, or (for `--record FILE.json`, which may refer to the
+//! photo as given) with `sanitize` + `envelope::seal`.
 
 use crate::io;
 use crate::keyfile;
@@ -85,33 +87,55 @@ pub fn run(args: SealArgs) -> Result<()> {
         _ => None,
     };
 
-    // The photo and its sanitized form are patient data: wiped when dropped.
-    let input = Zeroizing::new(io::read_input(&args.input, args.max_size)?);
-    let clean = sanitize::sanitize_with(
-        &input,
-        &Options {
-            max_input_bytes: args.max_size,
-        },
-    )
-    .with_context(|| format!("cannot strip {}", args.input.display()))?;
-    let media_type = MediaType::from(clean.report.format);
-    let image = Zeroizing::new(clean.bytes);
-    let record = args.record.build(&Sealing {
-        media_type,
-        image: &image,
-        input: &input,
-        signer: signing.as_ref().map(|(key, cert)| {
-            (
-                cert.clinician(),
-                DeviceIdHex::from_bytes(*key.public().id().as_bytes()),
-            )
-        }),
-    })?;
     let signer = match &signing {
         Some((key, certificate)) => Signer::Device { key, certificate },
         None => Signer::Unsigned,
     };
-    let sealed = envelope::seal(&image, &record, &recipients, signer).context("cannot seal")?;
+    let device = signing.as_ref().map(|(key, cert)| {
+        (
+            cert.clinician(),
+            DeviceIdHex::from_bytes(*key.public().id().as_bytes()),
+        )
+    });
+    let options = Options {
+        max_input_bytes: args.max_size,
+    };
+    let strip_context = || format!("cannot strip {}", args.input.display());
+    let sealed = if args.record.record.is_some() {
+        // --record FILE.json may name the image as given (before
+        // sanitizing) by its hash, so the photo must outlive sanitizing:
+        // the borrowing API. The photo and its sanitized form are patient
+        // data: wiped when dropped.
+        let input = Zeroizing::new(io::read_input(&args.input, args.max_size)?);
+        let clean = sanitize::sanitize_with(&input, &options).with_context(strip_context)?;
+        let image = Zeroizing::new(clean.bytes);
+        let record = args.record.build(&Sealing {
+            media_type: MediaType::from(clean.report.format),
+            image: &image,
+            input: &input,
+            signer: device,
+        })?;
+        envelope::seal(&image, &record, &recipients, signer).context("cannot seal")?
+    } else {
+        // The owned-buffer path: the photo is read into a buffer with room
+        // for the envelope, a JPEG is sanitized inside it, and it becomes
+        // the envelope (its plaintext overwritten by ciphertext). Whatever
+        // is not returned is zeroed by `sanitize_owned` / `seal_owned` (and
+        // a `SanitizedImage` dropped on an error is zeroed too).
+        let n = recipients.len();
+        let input = io::read_input_with_capacity(&args.input, args.max_size, |len| {
+            envelope::owned_capacity(len, n)
+        })?;
+        let clean = sanitize::sanitize_owned_with(input, &options).with_context(strip_context)?;
+        let record = args.record.build(&Sealing {
+            media_type: MediaType::from(clean.report().format),
+            image: clean.bytes(),
+            // Only --record FILE.json (the branch above) reads the input.
+            input: &[],
+            signer: device,
+        })?;
+        envelope::seal_owned(clean, &record, &recipients, signer).context("cannot seal")?
+    };
     io::write_output(&args.output, &sealed.bytes)?;
     if args.print_id {
         println!("{}", sealed.id);

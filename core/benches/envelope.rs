@@ -40,7 +40,8 @@
 //!   the per-recipient cost without 5 MB of payload noise around it.
 //! - `component/*`: the primitives seal and open are made of, on the same
 //!   bytes, to read the totals: AES-256-GCM over 64 KiB chunks, BLAKE3
-//!   (the signed digest), the sanitizer's verifier and one copy.
+//!   (the signed digest) on one thread and on all cores (`update_rayon`,
+//!   what the envelope uses), the sanitizer's verifier and one copy.
 //! - `*/corpus_samsung_s7_edge`: seal, pipeline and open of a real photo.
 //!
 //! The heavy groups use criterion's flat sampling (equal iteration counts
@@ -431,6 +432,14 @@ fn bench_envelope(c: &mut Criterion) {
         });
         group.bench_function("blake3_12mp", |b| {
             b.iter(|| blake3::hash(black_box(&p.sealed)))
+        });
+        // What the envelope uses from 256 KiB on: blake3's rayon feature.
+        group.bench_function("blake3_rayon_12mp", |b| {
+            b.iter(|| {
+                let mut h = blake3::Hasher::new();
+                h.update_rayon(black_box(&p.sealed));
+                h.finalize()
+            })
         });
         group.bench_function("verify_12mp", |b| b.iter(|| verify(black_box(&p.clean))));
         group.bench_function("copy_12mp", |b| b.iter(|| black_box(&p.clean).to_vec()));

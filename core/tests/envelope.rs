@@ -473,6 +473,10 @@ fn owned_seal_equals_seal_parts_and_opens_in_place() {
         let (roomy, in_place) = seal_owned_signed(&image, 8192, &[me.recipient()], "owned");
         assert!(in_place, "room enough: the image's own buffer");
         assert!(roomy == reference);
+        let room = envelope::owned_capacity(image.len(), 1) - image.len();
+        let (advised, in_place) = seal_owned_signed(&image, room, &[me.recipient()], "owned");
+        assert!(in_place, "owned_capacity is enough");
+        assert!(advised == reference);
         let at = reference.as_ptr();
         let opened = envelope::open_owned(reference, &me, Some(&org().public())).expect("open");
         assert!(opened.image[..] == image[..]);

@@ -253,6 +253,23 @@ pub fn seal_owned_parts(
     })
 }
 
+/// The capacity a buffer holding an image of `image_len` bytes needs for
+/// [`seal_owned`] to build the envelope inside it, to `recipients`
+/// recipients, whatever the record (up to [`MAX_RECORD_LEN`]) and the
+/// certificate: a caller reading a photo into a buffer of this capacity
+/// never has the image copied. (The sanitized image is never longer than
+/// the raw one for JPEG, so the raw photo's length may be given.)
+pub fn owned_capacity(image_len: usize, recipients: usize) -> usize {
+    let plaintext = 4 + MAX_RECORD_LEN + image_len;
+    header::FIXED_LEN
+        + recipients.saturating_mul(header::STANZA_LEN)
+        + 2
+        + header::MAX_CERTIFICATE_LEN
+        + MAC_LEN
+        + header::ciphertext_len(plaintext as u64) as usize
+        + SIGNATURE_LEN
+}
+
 /// Everything of a seal that does not depend on the image's bytes: the
 /// checks, the randomness (drawn in the order the test vectors fix: id,
 /// content key, one stanza per recipient), the header with its MAC and the
@@ -570,8 +587,22 @@ fn routing(h: &Header, len: usize) -> RoutingHeader {
 /// The message the device signs: context ‖ BLAKE3(everything before the signature).
 fn signature_message(signed_part: &[u8]) -> Vec<u8> {
     let mut m = SIGNATURE_CONTEXT.to_vec();
-    m.extend_from_slice(blake3::hash(signed_part).as_bytes());
+    m.extend_from_slice(blake3_digest(signed_part).as_bytes());
     m
+}
+
+/// Inputs from this size on are hashed on all cores (blake3's `rayon`
+/// feature; the same digest, BLAKE3 is a tree).
+const PARALLEL_BLAKE3_FROM: usize = 256 * 1024;
+
+fn blake3_digest(data: &[u8]) -> blake3::Hash {
+    if data.len() >= PARALLEL_BLAKE3_FROM {
+        let mut h = blake3::Hasher::new();
+        h.update_rayon(data);
+        h.finalize()
+    } else {
+        blake3::hash(data)
+    }
 }
 
 fn check_signature(envelope: &[u8], h: &Header, cert: &DeviceCertificate) -> Result<(), ()> {
