@@ -203,6 +203,18 @@ enum AuditCommand {
         #[arg(long, default_value_t = 0)]
         after: u64,
     },
+    /// Fetch the whole log and check its hash chain; check it still
+    /// contains the head verified last time (kept in the admin home as
+    /// audit-anchor.json), then move the anchor to the new head.
+    Verify,
+}
+
+/// `audit-anchor.json`: the last audit entry this administrator verified.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditAnchor {
+    seq: u64,
+    hash: String,
 }
 
 /// `admin.json`.
@@ -664,35 +676,88 @@ fn links(admin: &Admin, c: LinksCommand) -> Result<()> {
     Ok(())
 }
 
+/// Every audit entry after `after`, as the JSON lines the store sent.
+fn audit_lines(admin: &Admin, org: &OrgSigningKey, mut after: u64) -> Result<Vec<String>> {
+    const PAGE: usize = 1000;
+    let mut lines = Vec::new();
+    loop {
+        let (status, bytes) = admin.client.signed_request(
+            org,
+            "GET",
+            &format!("/v1/audit?after={after}&limit={PAGE}"),
+            Vec::new(),
+            "application/json",
+        )?;
+        if status != 200 {
+            storeapi::json_answer(status, &bytes)?;
+        }
+        let text = String::from_utf8(bytes).context("the audit export is not UTF-8")?;
+        let page: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        let n = page.len();
+        if let Some(last) = page.last() {
+            let v: serde_json::Value =
+                serde_json::from_str(last).context("an audit line is not JSON")?;
+            after = storeapi::u64_field(&v, "seq")?;
+        }
+        lines.extend(page);
+        if n < PAGE {
+            return Ok(lines);
+        }
+    }
+}
+
 fn audit(admin: &Admin, c: AuditCommand) -> Result<()> {
+    use sealcam_core::protocol::audit::{AuditEntry, ChainVerifier};
     let org = admin.org_key()?;
     match c {
         AuditCommand::Export { after } => {
-            let mut after = after;
-            loop {
-                let (status, bytes) = admin.client.signed_request(
-                    &org,
-                    "GET",
-                    &format!("/v1/audit?after={after}&limit=1000"),
-                    Vec::new(),
-                    "application/json",
-                )?;
-                if status != 200 {
-                    storeapi::json_answer(status, &bytes)?;
-                }
-                let text = String::from_utf8(bytes).context("the audit export is not UTF-8")?;
-                let mut n = 0;
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    let v: serde_json::Value =
-                        serde_json::from_str(line).context("an audit line is not JSON")?;
-                    after = storeapi::u64_field(&v, "seq")?;
-                    println!("{line}");
-                    n += 1;
-                }
-                if n < 1000 {
-                    break;
+            for line in audit_lines(admin, &org, after)? {
+                println!("{line}");
+            }
+        }
+        AuditCommand::Verify => {
+            let anchor_path = admin.home.join("audit-anchor.json");
+            let anchor: Option<AuditAnchor> = match std::fs::read(&anchor_path) {
+                Ok(b) => Some(serde_json::from_slice(&b).context("audit-anchor.json is damaged")?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).context("cannot read audit-anchor.json"),
+            };
+            let mut chain = ChainVerifier::new();
+            let mut anchor_seen = anchor.is_none();
+            for line in audit_lines(admin, &org, 0)? {
+                let entry: AuditEntry =
+                    serde_json::from_str(&line).context("an audit line is not an audit entry")?;
+                chain.push(&entry)?;
+                if let Some(a) = &anchor {
+                    if entry.seq == a.seq {
+                        let (_, hash) = chain.head();
+                        if storeapi::hex(&hash) != a.hash {
+                            bail!(
+                                "the audit log was rewritten: entry {} is not the one verified last time",
+                                a.seq
+                            );
+                        }
+                        anchor_seen = true;
+                    }
                 }
             }
+            if !anchor_seen {
+                bail!(
+                    "the audit log is shorter than when it was last verified (it had entry {}): entries were removed",
+                    anchor.map_or(0, |a| a.seq)
+                );
+            }
+            let (seq, hash) = chain.head();
+            let json = serde_json::to_vec_pretty(&AuditAnchor {
+                seq,
+                hash: storeapi::hex(&hash),
+            })?;
+            crate::io::write_output(&anchor_path, &json)?;
+            println!("audit chain intact: {seq} entries; anchor moved to entry {seq}");
         }
     }
     Ok(())

@@ -128,6 +128,26 @@ fn walkthrough_capture_to_filed_record() {
     for action in ["bootstrap", "enrol", "upload", "fetch", "filed"] {
         assert!(log.contains(action), "no {action} entry in the audit log");
     }
+    // The administrator verifies the chain from their side, twice (the
+    // second run checks the anchor the first one kept) ...
+    for _ in 0..2 {
+        let o = dep.admin(&["audit", "verify"]);
+        ok(&o, "admin audit verify");
+        assert!(
+            text(&o.stdout).contains("audit chain intact"),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    // ... and an edited row in the store's catalog is caught and named.
+    let db = rusqlite::Connection::open(dep.store.data_dir().join("catalog.sqlite"))
+        .expect("open the catalog");
+    db.execute("UPDATE audit SET actor = 'anonymous' WHERE seq = 3", [])
+        .expect("tamper");
+    drop(db);
+    let o = dep.admin(&["audit", "verify"]);
+    assert!(!o.status.success(), "an edited audit row went unnoticed");
+    assert!(text(&o.stderr).contains("seq 3"), "{}", text(&o.stderr));
 }
 
 /// The envelope's blob file in the store's data dir (ciphertext).
