@@ -327,6 +327,9 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
         sealcam_core::relay::DeviceState::Active
     );
     let record = record_for(&relay, &photo);
+    // A UI listens to the relay's events.
+    let (events_tx, events) = std::sync::mpsc::channel();
+    relay.subscribe(events_tx);
     dep.proxy.set_mode(Mode::Flaky {
         drop_per_mille: 20,
         stall_per_mille: 10,
