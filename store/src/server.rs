@@ -32,6 +32,12 @@ use crate::tls;
 pub const CATALOG_FILE: &str = "catalog.sqlite";
 /// Store key file name in the data directory.
 pub const STORE_KEY_FILE: &str = "store.key";
+/// HTTP/1 read buffer limit per connection.
+const HTTP1_MAX_BUF: usize = 64 * 1024;
+/// HTTP/2 flow-control windows (stream and connection).
+const HTTP2_WINDOW: u32 = 256 * 1024;
+/// HTTP/2 streams per connection.
+const HTTP2_MAX_STREAMS: u32 = 32;
 /// How long in-flight requests may run after a shutdown signal.
 pub const DRAIN_SECS: u64 = 30;
 
@@ -289,8 +295,19 @@ pub async fn serve(
     });
     let retention = tokio::spawn(crate::retention::run(state.clone()));
     let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
-    let result = axum_server::from_tcp_rustls(listener, rustls)
-        .handle(handle)
+    let mut server = axum_server::from_tcp_rustls(listener, rustls).handle(handle);
+    // Memory bound under many concurrent uploads: what a connection may
+    // have received but the handler not yet written to disk. hyper's
+    // defaults (1 MiB HTTP/2 windows, ~400 KiB HTTP/1 buffers) times 200
+    // connections would be most of the 512 MB budget.
+    server.http_builder().http1().max_buf_size(HTTP1_MAX_BUF);
+    server
+        .http_builder()
+        .http2()
+        .initial_stream_window_size(HTTP2_WINDOW)
+        .initial_connection_window_size(HTTP2_WINDOW)
+        .max_concurrent_streams(HTTP2_MAX_STREAMS);
+    let result = server
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await;
     retention.abort();
