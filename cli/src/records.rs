@@ -366,9 +366,9 @@ impl Puller<'_> {
         if bytes.len() > self.max_size {
             anyhow::bail!("it is larger than --max-size ({} bytes)", self.max_size);
         }
+        // Decrypted in the download's own buffer: no second copy.
         let opened =
-            envelope::open(&bytes, self.identity, Some(self.org)).context("cannot open it")?;
-        drop(bytes);
+            envelope::open_owned(bytes, self.identity, Some(self.org)).context("cannot open it")?;
         if opened.id != *id {
             anyhow::bail!("the store sent a different envelope than the one asked for");
         }
