@@ -574,6 +574,8 @@ pub struct Resp {
     pub headers: reqwest::header::HeaderMap,
     /// Response body.
     pub body: Vec<u8>,
+    /// HTTP version of the answer (`HTTP/1.1`, `HTTP/2.0`).
+    pub version: String,
 }
 
 impl std::fmt::Debug for Resp {
@@ -639,14 +641,22 @@ pub struct Client {
 impl Client {
     /// A client for `base` trusting exactly `cert_pem` (no built-in roots).
     pub fn new(base: &str, cert_pem: &[u8]) -> Client {
+        Self::with_http1_only(base, cert_pem, false)
+    }
+
+    /// [`Client::new`]; with `http1_only`, no HTTP/2 offered in ALPN (the
+    /// load bench compares the store's memory under both).
+    pub fn with_http1_only(base: &str, cert_pem: &[u8], http1_only: bool) -> Client {
         let cert = reqwest::Certificate::from_pem(cert_pem).expect("the store's cert.pem parses");
-        let http = reqwest::Client::builder()
+        let mut b = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)
             .add_root_certificate(cert)
-            .timeout(Duration::from_secs(120))
-            .build()
-            .expect("reqwest client");
+            .timeout(Duration::from_secs(120));
+        if http1_only {
+            b = b.http1_only();
+        }
+        let http = b.build().expect("reqwest client");
         Client {
             http,
             base: base.to_string(),
@@ -806,12 +816,14 @@ mod futures_util_like {
 
 async fn into_resp(r: reqwest::Response) -> Resp {
     let status = r.status().as_u16();
+    let version = format!("{:?}", r.version());
     let headers = r.headers().clone();
     let body = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
     Resp {
         status,
         headers,
         body,
+        version,
     }
 }
 

@@ -934,3 +934,247 @@ fn expect(failures: &mut Vec<String>, what: &str, r: Resp, want: u16) {
         failures.push(format!("{what}: 401 without www-authenticate"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Enrolment codes and device certificates
+
+/// The code as a person might type it: lower case, no dashes, and
+/// Crockford's aliases for 0 and 1.
+fn as_typed(code: &str) -> String {
+    code.replace('-', "")
+        .to_lowercase()
+        .replace('0', "o")
+        .replace('1', "l")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrolment_codes_and_device_certificates() {
+    use sealcam_core::keys::DeviceCertificate;
+    let store = StoreProcess::start_with_config(CONFIG);
+    let w = World::new(&store, 1, 1).await;
+    let anon = w.client.anonymous();
+    let enrol = |code: String, key: &DeviceSigningKey, proof_code: &str| {
+        json!({
+            "code": code,
+            "device_key": key.public().to_string(),
+            "proof": enrol_proof(key, proof_code),
+        })
+    };
+
+    // Typed loosely, proof over the canonical form: accepted.
+    let (_, code) = w.enrolment_code().await;
+    let key = DeviceSigningKey::generate();
+    let r = anon
+        .post_json("/v1/enrol", &enrol(as_typed(&code), &key, &code))
+        .await
+        .expect(
+            201,
+            "enrol with the code typed in lower case, aliases, no dashes",
+        );
+    assert_eq!(r.json()["state"], "pending");
+    // The listing never shows a code.
+    let list = w.admin().get("/v1/enrolments").await.expect(200, "list");
+    assert!(
+        !list.text().contains(&code),
+        "GET /v1/enrolments shows a code"
+    );
+    assert!(
+        !list.text().contains(&code.replace('-', "")),
+        "GET /v1/enrolments shows a code"
+    );
+
+    // Used, revoked, expired, unknown: 403, one message for all.
+    let mut messages = Vec::new();
+    let key2 = DeviceSigningKey::generate();
+    let r = anon
+        .post_json("/v1/enrol", &enrol(code.clone(), &key2, &code))
+        .await
+        .expect(403, "enrol with a used code");
+    messages.push(r.text());
+    let (id, revoked) = w.enrolment_code().await;
+    w.admin()
+        .delete(&format!("/v1/enrolments/{id}"))
+        .await
+        .expect(204, "revoke an enrolment");
+    let r = anon
+        .post_json("/v1/enrol", &enrol(revoked.clone(), &key2, &revoked))
+        .await
+        .expect(403, "enrol with a revoked code");
+    messages.push(r.text());
+    let r = w
+        .admin()
+        .post_json(
+            "/v1/enrolments",
+            &json!({"clinician": clinician_json(&clinician()), "expires_in_secs": 1}),
+        )
+        .await
+        .expect(201, "a 1 s enrolment code");
+    let v = r.json();
+    let short = v["code"].as_str().expect("code").to_string();
+    let short_id = v["id"].as_str().expect("id").to_string();
+    // Wait for the listing to say expired (asking does not use the code).
+    let admin = w.admin();
+    sealcam_tests::store::eventually(
+        "the 1 s enrolment code to be listed as expired",
+        Duration::from_secs(15),
+        || {
+            let admin = admin.clone();
+            let short_id = short_id.clone();
+            async move {
+                let list = admin.get("/v1/enrolments").await.json();
+                list.as_array()?
+                    .iter()
+                    .any(|e| e["id"] == short_id.as_str() && e["state"] == "expired")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    let r = anon
+        .post_json("/v1/enrol", &enrol(short.clone(), &key2, &short))
+        .await
+        .expect(403, "enrol with an expired code");
+    messages.push(r.text());
+    let unknown = "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ";
+    let r = anon
+        .post_json("/v1/enrol", &enrol(unknown.into(), &key2, unknown))
+        .await
+        .expect(403, "enrol with an unknown code");
+    messages.push(r.text());
+    assert!(
+        messages.windows(2).all(|m| m[0] == m[1]),
+        "used/revoked/expired/unknown codes are told apart by the answer"
+    );
+    // A proof over another text than the canonical code is refused and
+    // enrols nothing.
+    let (_, code3) = w.enrolment_code().await;
+    let key3 = DeviceSigningKey::generate();
+    let r = anon
+        .post_json("/v1/enrol", &enrol(code3.clone(), &key3, &as_typed(&code3)))
+        .await;
+    assert!(
+        (400..500).contains(&r.status),
+        "enrolment proof over a non-canonical code: {r:?}"
+    );
+    let devices = w
+        .admin()
+        .get("/v1/devices")
+        .await
+        .expect(200, "devices")
+        .text();
+    assert!(
+        !devices.contains(&key3.public().id().to_string()),
+        "a device with a bad proof was enrolled"
+    );
+
+    // Certificates.
+    let mut pending = w.enrol_pending().await;
+    let me = w
+        .as_(pending.auth())
+        .get("/v1/devices/me")
+        .await
+        .expect(200, "me (pending)")
+        .json();
+    assert_eq!(me["state"], "pending");
+    assert_eq!(me["certificate"], serde_json::Value::Null);
+    let put = |id: &str, cert: &DeviceCertificate| {
+        let admin = w.admin();
+        let path = format!("/v1/devices/{id}/certificate");
+        let bytes = cert.to_bytes();
+        async move { admin.put_bytes(&path, bytes).await }
+    };
+    let t = now();
+    let other_org = OrgSigningKey::generate();
+    let other_key = DeviceSigningKey::generate();
+    let other_clinician = sealcam_core::record::Clinician::new(
+        "Dr Other Person",
+        sealcam_core::record::RegistrationBody::Gmc,
+        "1234567",
+    )
+    .expect("clinician");
+    let pk = pending.key.public();
+    for (what, cert) in [
+        (
+            "signed by another organisation",
+            DeviceCertificate::issue(&other_org, &pk, &clinician(), t - 60, t + 86_400),
+        ),
+        (
+            "for another device key",
+            certificate_for(&w.org, &other_key.public()),
+        ),
+        (
+            "for another clinician",
+            DeviceCertificate::issue(&w.org, &pk, &other_clinician, t - 60, t + 86_400),
+        ),
+        (
+            "expired",
+            DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 7200, t - 3600),
+        ),
+        (
+            "not yet valid",
+            DeviceCertificate::issue(&w.org, &pk, &clinician(), t + 3600, t + 7200),
+        ),
+    ] {
+        put(&pending.id, &cert)
+            .await
+            .expect(400, &format!("certificate {what}"));
+    }
+    let me = w
+        .as_(pending.auth())
+        .get("/v1/devices/me")
+        .await
+        .expect(200, "me (still pending)")
+        .json();
+    assert_eq!(me["state"], "pending", "a refused certificate activated it");
+    w.activate(&mut pending).await;
+    let me = w
+        .as_(pending.auth())
+        .get("/v1/devices/me")
+        .await
+        .expect(200, "me (active)")
+        .json();
+    assert_eq!(me["state"], "active");
+    let cert_bytes = pending.certificate.as_ref().expect("cert").to_bytes();
+    assert_eq!(
+        me["certificate"],
+        sealcam_tests::store::b64(&cert_bytes).as_str(),
+        "devices/me returns the certificate uploaded"
+    );
+    // Renewal of an active device's certificate.
+    let renewed = DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 30, t + 2 * 86_400);
+    put(&pending.id, &renewed)
+        .await
+        .expect(200, "renewed certificate for an active device");
+    // Unknown device: 404; revoked device: 409.
+    put(&sealcam_tests::store::hex(&[0x5a; 16]), &renewed)
+        .await
+        .expect(404, "certificate for an unknown device");
+    w.admin()
+        .delete(&format!("/v1/devices/{}", pending.id))
+        .await
+        .expect(204, "revoke");
+    put(&pending.id, &renewed)
+        .await
+        .expect(409, "certificate for a revoked device");
+    w.as_(pending.auth())
+        .get("/v1/devices/me")
+        .await
+        .expect(401, "a revoked device");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_code_is_new_at_every_start_until_bootstrapped() {
+    let mut store = StoreProcess::start();
+    let first = store.bootstrap_code.clone().expect("code");
+    store.restart();
+    let second = store.bootstrap_code.clone().expect("code after restart");
+    assert_ne!(first, second, "the same bootstrap code after a restart");
+    let org = Arc::new(OrgSigningKey::generate());
+    let client = store.client();
+    sealcam_tests::store::bootstrap(&client, &org, &first)
+        .await
+        .expect(403, "bootstrap with the previous start's code");
+    sealcam_tests::store::bootstrap(&client, &org, &as_typed(&second))
+        .await
+        .expect(200, "bootstrap with the current code, typed loosely");
+}

@@ -412,6 +412,13 @@ async fn links_limits_expiry_revocation_replay() {
     assert_nothing_stored(&store, &w, &before, &e3.id, "used-up link").await;
     let s = w.link(&token).get("/v1/link").await.status;
     assert_eq!(s, 410, "GET /v1/link on a used-up link");
+    // A retry of an upload made through this link, same bytes: its receipt
+    // (a lost answer must not lose the patient's photo), even used up.
+    let retry = w
+        .link_upload(&token, &e1)
+        .await
+        .expect(200, "retry of link upload 1 on the used-up link");
+    assert!(retry.body == r.body, "retry receipt differs");
 
     // The inbox says where link uploads came from.
     let inbox = w
@@ -510,6 +517,13 @@ async fn links_limits_expiry_revocation_replay() {
     d0.delete(&format!("/v1/links/{l4}"))
         .await
         .expect(204, "creator revokes the link");
+    w.admin()
+        .delete(&format!(
+            "/v1/links/{}",
+            sealcam_tests::store::hex(&[0x5a; 16])
+        ))
+        .await
+        .expect(404, "DELETE an unknown link");
     let e = seal_unsigned(&rcpt);
     let before = set(store.blob_files());
     w.link_upload(&t4, &e)
@@ -819,6 +833,19 @@ async fn retention_filed_any_deletes_on_first_filing() {
         .await
         .expect(204, "filed again (idempotent)");
     gone(&w, &blob, 1, &e.id).await;
+    // The device retrying after the deletion gets its receipt back (200),
+    // and nothing is stored again.
+    let before = set(store.blob_files());
+    let r = w
+        .upload(&w.devices[0], &e)
+        .await
+        .expect(200, "re-upload after retention deleted it");
+    check_receipt(&r, &w.store_key, &e.bytes);
+    assert!(
+        set(store.blob_files()) == before,
+        "a re-upload after deletion stored the bytes again"
+    );
+    assert_eq!(w.fetch(1, &e.id).await.status, 404, "fetch after re-upload");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -878,7 +905,6 @@ async fn retention_max_age_deletes_unfiled_envelopes() {
 /// one whose signature does not verify is not a valid envelope and must be
 /// refused like on the device endpoint (and store nothing).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "store: PUT /v1/link/envelopes/{id} accepts a signed envelope whose signature does not verify (201; expected 400): link uploads run envelope::inspect only"]
 async fn link_upload_checks_a_signed_envelopes_signature() {
     let store = StoreProcess::start_with_config(NO_RATE_LIMITS);
     let w = World::new(&store, 1, 1).await;

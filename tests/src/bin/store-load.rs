@@ -44,12 +44,14 @@ struct Args {
     dd_mb: usize,
     work_dir: PathBuf,
     mode: &'static str,
+    http1: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: store-load [--smoke] [--clients N] [--envelopes N] [--size BYTES] [--raw-files N] [--dd-mb N] [--work-dir DIR]\n\
-         default: 200 clients, 600 envelopes of 5 000 000 bytes; --smoke: 20 clients x 40 envelopes"
+        "usage: store-load [--smoke] [--clients N] [--envelopes N] [--size BYTES] [--raw-files N] [--dd-mb N] [--work-dir DIR] [--http1]\n\
+         default: 200 clients, 600 envelopes of 5 000 000 bytes; --smoke: 20 clients x 40 envelopes;\n\
+         --http1: clients offer HTTP/1.1 only (default: HTTP/2 when the store offers it)"
     );
     std::process::exit(2)
 }
@@ -63,6 +65,7 @@ fn parse_args() -> Args {
         dd_mb: 1000,
         work_dir: std::env::temp_dir(),
         mode: "full",
+        http1: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -79,6 +82,7 @@ fn parse_args() -> Args {
                 a.dd_mb = 200;
                 a.mode = "smoke";
             }
+            "--http1" => a.http1 = true,
             "--clients" => a.clients = num(&mut it),
             "--envelopes" => a.envelopes = num(&mut it),
             "--size" => a.size = num(&mut it),
@@ -168,8 +172,16 @@ fn verdict(met: bool) -> &'static str {
 
 async fn run(a: Args) -> i32 {
     println!(
-        "store-load ({}): {} clients, {} envelopes of ~{} bytes",
-        a.mode, a.clients, a.envelopes, a.size
+        "store-load ({}): {} clients, {} envelopes of ~{} bytes, {}",
+        a.mode,
+        a.clients,
+        a.envelopes,
+        a.size,
+        if a.http1 {
+            "HTTP/1.1 only"
+        } else {
+            "HTTP/2 offered"
+        }
     );
     let uptime = Command::new("uptime")
         .output()
@@ -187,7 +199,9 @@ async fn run(a: Args) -> i32 {
     std::fs::write(
         &config,
         format!(
-            "[limits]\nmax_envelope_bytes = {}\n",
+            // Enrolling one device per client is anonymous (per-IP rate
+            // limited): lift the limit for the set-up.
+            "[limits]\nmax_envelope_bytes = {}\n[rate_limit]\nip_per_minute = 100000\nip_burst = 100000\n",
             (a.size as u64 * 2).max(64 * 1024 * 1024)
         ),
     )
@@ -283,12 +297,13 @@ async fn run(a: Args) -> i32 {
     let start = Arc::new(tokio::sync::Barrier::new(a.clients + 1));
     let mut tasks = Vec::with_capacity(a.clients);
     for (c, share) in shares.into_iter().enumerate() {
-        let client = sealcam_tests::store::Client::new(&store.url, &cert);
+        let client = sealcam_tests::store::Client::with_http1_only(&store.url, &cert, a.http1);
         let auth = devices[c].auth();
         let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {
             start.wait().await;
             let mut lat = Vec::with_capacity(share.len());
+            let mut version = String::new();
             let mut errors = Vec::new();
             for e in share {
                 let path = format!("/v1/envelopes/{}", e.id);
@@ -304,22 +319,26 @@ async fn run(a: Args) -> i32 {
                     .await;
                 lat.push(t.elapsed().as_secs_f64());
                 match r {
-                    Ok(r) if r.status == 201 => {}
+                    Ok(r) if r.status == 201 => {
+                        version = r.version;
+                    }
                     Ok(r) => errors.push(format!("{} {}", r.status, r.error_code())),
                     Err(e) => errors.push(format!("transport: {e}")),
                 }
             }
-            (lat, errors)
+            (lat, errors, version)
         }));
     }
     start.wait().await;
     let t0 = Instant::now();
     let mut lat = Vec::new();
     let mut errors = Vec::new();
+    let mut versions = std::collections::BTreeSet::new();
     for t in tasks {
-        let (l, e) = t.await.expect("client task");
+        let (l, e, v) = t.await.expect("client task");
         lat.extend(l);
         errors.extend(e);
+        versions.insert(v);
     }
     let wall = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
