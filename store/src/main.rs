@@ -87,7 +87,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_env("SEALCAM_LOG")
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                        // Protocol crates stay quiet by default: their debug
+                        // output is not for operators and could show headers.
+                        .unwrap_or_else(|_| {
+                            tracing_subscriber::EnvFilter::new(
+                                "info,h2=warn,hyper=warn,rustls=warn",
+                            )
+                        }),
                 )
                 .with_writer(std::io::stderr)
                 .with_ansi(false)

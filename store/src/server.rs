@@ -335,3 +335,32 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_lines_follow_the_contract() {
+        let b = Banner {
+            url: url_for("0.0.0.0:8443".parse().expect("addr")),
+            tls_pin: "sha256/x".into(),
+            store_key: "sealcamstore1x".into(),
+            bootstrap_code: Some(OneTimeCode::generate()),
+        };
+        let lines = b.lines();
+        assert_eq!(lines.len(), 6);
+        assert!(lines[0].starts_with("sealcam-store ") && lines[0].ends_with(" listening"));
+        assert_eq!(lines[1], "url: https://127.0.0.1:8443");
+        assert_eq!(lines[2], "tls-pin: sha256/x");
+        assert_eq!(lines[3], "store-key: sealcamstore1x");
+        assert!(lines[4].starts_with("bootstrap-code: ") && lines[4].len() == 16 + 39);
+        assert_eq!(lines[5], "ready");
+        let without = Banner {
+            bootstrap_code: None,
+            ..b
+        };
+        assert_eq!(without.lines().len(), 5);
+        assert_eq!(url_for("[::1]:0".parse().expect("addr")), "https://[::1]:0");
+    }
+}
