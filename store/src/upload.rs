@@ -239,6 +239,10 @@ pub async fn precheck(
 }
 
 /// Commits a verified upload and answers with its receipt.
+///
+/// The critical section runs in its own task holding the per-id lock, so a
+/// client that disconnects mid-commit cannot release the lock while its
+/// blob is still being renamed into place under another upload's row.
 pub async fn commit(
     state: &AppState,
     staged: Staged,
@@ -246,9 +250,28 @@ pub async fn commit(
     audit: Vec<AuditEvent>,
 ) -> Result<Response, ApiError> {
     let id = row.id;
-    let lock = state.upload_lock(id);
-    let result = async {
-        let _guard = lock.lock().await;
+    let task_state = state.clone();
+    let task = tokio::spawn(async move {
+        let state = &task_state;
+        let lock = state.upload_lock(id);
+        let guard = std::sync::Arc::clone(&lock).lock_owned().await;
+        let result = commit_locked(state, staged, row, audit).await;
+        drop(guard);
+        state.release_upload_lock(id, lock);
+        result
+    });
+    task.await.map_err(|_| ApiError::internal())?
+}
+
+/// [`commit`] under the per-id lock.
+async fn commit_locked(
+    state: &AppState,
+    staged: Staged,
+    row: EnvelopeRow,
+    audit: Vec<AuditEvent>,
+) -> Result<Response, ApiError> {
+    let id = row.id;
+    {
         if let Some(resp) = precheck(state, &staged, id).await? {
             return Ok(resp);
         }
@@ -268,11 +291,13 @@ pub async fn commit(
                 Ok(receipt_response(state, &row, StatusCode::CREATED))
             }
             Ok(InsertOutcome::Exists(existing_row)) => {
-                // Another node committed first: the blob we just wrote has
-                // the same id; keep theirs if the bytes match, else refuse.
+                // Only possible with several writers sharing the catalog
+                // (a future multi-node deployment, whose blob store must
+                // then stage per upload): answer from the committed row.
                 existing(state, &staged, &existing_row)
             }
             Ok(InsertOutcome::LinkUnusable) => {
+                // Under the lock and without a row, the blob is ours.
                 let _ = state.blob(move |b| b.delete(id)).await;
                 inc(&state.metrics.uploads_rejected);
                 Err(ApiError::gone())
@@ -285,7 +310,4 @@ pub async fn commit(
             }
         }
     }
-    .await;
-    state.release_upload_lock(id, lock);
-    result
 }
