@@ -63,6 +63,27 @@ enum AuditCommand {
     },
 }
 
+/// Logs go to stderr: text by default, JSON lines with
+/// `SEALCAM_LOG_FORMAT=json`; filter from `SEALCAM_LOG` (default `info`).
+/// They carry method, route template, status, ids and sizes: never
+/// headers, tokens, codes, keys or envelope bytes.
+fn init_logging() {
+    // Protocol crates stay quiet by default: their debug output is not
+    // for operators and could show headers.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEALCAM_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,h2=warn,hyper=warn,rustls=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    if std::env::var("SEALCAM_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -84,20 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tls_key,
             public_url,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_env("SEALCAM_LOG")
-                        // Protocol crates stay quiet by default: their debug
-                        // output is not for operators and could show headers.
-                        .unwrap_or_else(|_| {
-                            tracing_subscriber::EnvFilter::new(
-                                "info,h2=warn,hyper=warn,rustls=warn",
-                            )
-                        }),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .init();
+            init_logging();
             let mut cfg = match &config {
                 Some(p) => Config::load(p)?,
                 None => Config::default(),
