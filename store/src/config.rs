@@ -89,6 +89,9 @@ pub struct Limits {
     pub request_timeout_secs: u64,
     /// Envelopes verified in memory at once; 0 = twice the CPU count.
     pub verify_concurrency: usize,
+    /// Bytes of envelopes held in memory for verification at once (MiB);
+    /// an envelope larger than this is verified alone.
+    pub verify_memory_mib: u32,
 }
 
 impl Default for Limits {
@@ -98,6 +101,7 @@ impl Default for Limits {
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
             verify_concurrency: 0,
+            verify_memory_mib: 128,
         }
     }
 }
@@ -246,6 +250,9 @@ impl Config {
         }
         if self.limits.max_envelope_bytes == 0 {
             return bad("limits.max_envelope_bytes must be positive");
+        }
+        if self.limits.verify_memory_mib == 0 {
+            return bad("limits.verify_memory_mib must be positive");
         }
         if self.limits.request_timeout_secs == 0 {
             return bad("limits.request_timeout_secs must be positive");

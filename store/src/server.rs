@@ -238,6 +238,7 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
     };
     let state = AppState(Arc::new(Inner {
         verify_permits: Semaphore::new(config.verify_permits()),
+        verify_memory: Semaphore::new(config.limits.verify_memory_mib as usize),
         ip_limiter: RateLimiter::new(config.rate_limit.ip_per_minute, config.rate_limit.ip_burst),
         link_limiter: RateLimiter::new(
             config.rate_limit.link_per_minute,

@@ -28,6 +28,8 @@ pub struct Inner {
     pub tls_pin: String,
     /// Bounds how many whole envelopes are in memory for verification.
     pub verify_permits: Semaphore,
+    /// Bounds the bytes of those envelopes (one permit per MiB).
+    pub verify_memory: Semaphore,
     /// Serialises uploads of the same envelope id.
     pub upload_locks: Mutex<HashMap<EnvelopeId, Arc<tokio::sync::Mutex<()>>>>,
     /// Per-IP limiter (anonymous and link endpoints).

@@ -144,6 +144,15 @@ pub async fn check(
             .acquire()
             .await
             .map_err(|_| ApiError::internal())?;
+        let budget = state.config.limits.verify_memory_mib;
+        let mib = u32::try_from(staged.size.div_ceil(1024 * 1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, budget);
+        let _bytes = state
+            .verify_memory
+            .acquire_many(mib)
+            .await
+            .map_err(|_| ApiError::internal())?;
         let _gauge = crate::metrics::GaugeGuard::new(&state.metrics.verifying);
         let path = staged.path.clone();
         let (org, strict) = match &mode {
