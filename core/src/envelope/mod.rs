@@ -161,13 +161,20 @@ pub fn seal_parts(
     // every byte is overwritten.
     let mut out = vec![0u8; p.total_len()];
     out[..p.head.len()].copy_from_slice(&p.head);
-    stream::seal_into(
+    let end = p.payload_end();
+    if stream::seal_into(
         &p.keys.payload,
         &p.prefix,
         image,
-        &mut out[p.head.len()..p.payload_end()],
+        &mut out[p.head.len()..end],
     )
-    .map_err(|_| SealError::Encrypt)?;
+    .is_err()
+    {
+        // Cannot happen for lengths `prepare` accepted; a chunk assembled
+        // for encryption is wiped all the same.
+        zeroize::Zeroize::zeroize(&mut out);
+        return Err(SealError::Encrypt);
+    }
     p.sign(&mut out);
     Ok(Sealed {
         id: p.id,
@@ -226,10 +233,17 @@ pub fn seal_owned_parts(
     let mut buf = image.into_bytes();
     let total = p.total_len();
     let h = p.head.len();
-    let done = if buf.capacity() >= total {
+    let wipe = |mut v: Vec<u8>| zeroize::Zeroize::zeroize(&mut v);
+    let mut out = if buf.capacity() >= total {
         // In place: grows within the capacity (no reallocation).
         buf.resize(total, 0);
-        stream::seal_in_place(&p.keys.payload, &p.prefix, image_len, &mut buf, h).map(|()| buf)
+        if stream::seal_in_place(&p.keys.payload, &p.prefix, image_len, &mut buf, h).is_err() {
+            // Cannot happen for lengths `prepare` accepted; partly
+            // encrypted plaintext is wiped all the same.
+            wipe(buf);
+            return Err(SealError::Encrypt);
+        }
+        buf
     } else {
         let mut out = vec![0u8; total];
         let r = stream::seal_into(
@@ -238,12 +252,12 @@ pub fn seal_owned_parts(
             &buf,
             &mut out[h..total - p.signature_len()],
         );
-        zeroize::Zeroize::zeroize(&mut buf);
-        r.map(|()| out)
-    };
-    let Ok(mut out) = done else {
-        // Cannot happen for lengths `prepare` accepted; wipe all the same.
-        return Err(SealError::Encrypt);
+        wipe(buf);
+        if r.is_err() {
+            wipe(out);
+            return Err(SealError::Encrypt);
+        }
+        out
     };
     out[..h].copy_from_slice(&p.head);
     p.sign(&mut out);
