@@ -731,7 +731,8 @@ impl Client {
 
     /// Sends a request whose body is streamed in `chunk`-byte pieces, one
     /// every `pause`; `sent` counts the pieces handed to the connection
-    /// (the graceful-shutdown test).
+    /// (the graceful-shutdown test). Without `declare_length` the body
+    /// goes without `Content-Length` (chunked on HTTP/1.1).
     #[allow(clippy::too_many_arguments)]
     pub async fn send_streamed(
         &self,
@@ -742,6 +743,7 @@ impl Client {
         chunk: usize,
         pause: Duration,
         sent: Arc<std::sync::atomic::AtomicUsize>,
+        declare_length: bool,
     ) -> Result<Resp, reqwest::Error> {
         let headers = auth_headers(auth, method, path, &body, &SignOpts::default());
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -760,8 +762,10 @@ impl Client {
         let mut rb = self
             .http
             .request(m, format!("{}{path}", self.base))
-            .header("content-length", len.to_string())
             .header("content-type", "application/octet-stream");
+        if declare_length {
+            rb = rb.header("content-length", len.to_string());
+        }
         for (k, v) in &headers {
             rb = rb.header(k.as_str(), v.as_str());
         }

@@ -406,6 +406,7 @@ async fn sigterm_lets_an_inflight_upload_finish_and_exits_0() {
                     64 * 1024,
                     Duration::from_millis(60),
                     sent,
+                    true,
                 )
                 .await
         })
