@@ -72,8 +72,15 @@ struct BootstrapArgs {
     /// The store's TLS pin, as it printed it (sha256/…).
     #[arg(long, value_name = "PIN")]
     pin: String,
-    /// The one-time bootstrap code the store printed.
-    #[arg(long, value_name = "CODE")]
+    /// The one-time bootstrap code the store printed, or `-` to read it
+    /// from standard input (keeps it out of the process list). Also
+    /// SEALCAM_BOOTSTRAP_CODE.
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "SEALCAM_BOOTSTRAP_CODE",
+        hide_env_values = true
+    )]
     code: String,
     /// The organisation's secret key file (`sealcam keygen --kind org`).
     #[arg(long, value_name = "ORGKEY")]
@@ -341,7 +348,15 @@ fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Res
     )?;
     let org: OrgSigningKey = keyfile::load_secret(&b.org_key, passphrase, "organisation key")?;
     let client = StoreClient::new(&b.store, pin)?;
-    let body = serde_json::json!({"code": b.code.trim(), "org_key": org.public().to_string()});
+    let code = if b.code == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 256), &mut s)
+            .context("cannot read the bootstrap code from standard input")?;
+        s
+    } else {
+        b.code.clone()
+    };
+    let body = serde_json::json!({"code": code.trim(), "org_key": org.public().to_string()});
     let (status, bytes) = client.signed_request(
         &org,
         "POST",
@@ -567,12 +582,14 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                         .context("no clinician for the device")?,
                 )
                 .context("the store sent invalid clinician details")?;
+                // Valid from ten minutes ago: a device whose clock is a
+                // little behind can use it at once.
                 let now = crate::now_unix();
                 let cert = DeviceCertificate::try_issue(
                     &org,
                     &key,
                     &clinician,
-                    now,
+                    now.saturating_sub(600),
                     now.saturating_add(valid),
                 )
                 .context("cannot issue the certificate")?;
@@ -701,7 +718,11 @@ fn audit_lines(admin: &Admin, org: &OrgSigningKey, mut after: u64) -> Result<Vec
         if let Some(last) = page.last() {
             let v: serde_json::Value =
                 serde_json::from_str(last).context("an audit line is not JSON")?;
-            after = storeapi::u64_field(&v, "seq")?;
+            let seq = storeapi::u64_field(&v, "seq")?;
+            if seq <= after {
+                bail!("the store sent audit entries out of order (seq {seq} after {after})");
+            }
+            after = seq;
         }
         lines.extend(page);
         if n < PAGE {

@@ -46,6 +46,11 @@ pub fn run(c: DeviceCommand) -> Result<()> {
                     .context("cannot read the enrolment payload from standard input")?;
                 s
             } else {
+                eprintln!(
+                    "sealcam: warning: the enrolment payload on the command line is visible to \
+                     other users of this computer (process list, shell history); prefer `-` and \
+                     standard input"
+                );
                 payload
             };
             let payload = EnrolmentPayload::parse(&text)?;
@@ -87,7 +92,15 @@ pub fn print_status(relay: &Relay) -> Result<()> {
     let c = relay.config();
     println!("device: {}", s.device_id);
     println!("store: {} (pin {})", c.store_url, c.tls_pin);
-    println!("approved: {}", if s.approved { "yes" } else { "no" });
+    println!(
+        "approved: {}",
+        match (s.approved, s.certificate_valid) {
+            (true, true) => "yes",
+            (true, false) =>
+                "yes, but the certificate is not valid now (expired, or the clock is wrong)",
+            (false, _) => "no",
+        }
+    );
     match s.directory_version {
         Some(v) => println!("recipient directory: version {v}"),
         None => println!("recipient directory: none"),
@@ -122,10 +135,17 @@ pub struct OutboxArgs {
     /// Send what is queued now.
     #[arg(long)]
     sync: bool,
+    /// Put the envelopes the store refused back in the queue first (after
+    /// fixing the cause, e.g. a misconfigured store).
+    #[arg(long)]
+    requeue_rejected: bool,
 }
 
 pub fn outbox(args: OutboxArgs) -> Result<()> {
     let relay = Relay::open(&args.home)?;
+    if args.requeue_rejected {
+        println!("requeued {} refused envelope(s)", relay.requeue_rejected()?);
+    }
     if args.sync {
         match relay.sync() {
             Ok(r) => println!(

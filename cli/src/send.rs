@@ -51,6 +51,32 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
+/// Reads, strips and describes one image: its bytes and its record.
+fn prepare(
+    args: &SendArgs,
+    path: &std::path::Path,
+    certificate: &sealcam_core::keys::DeviceCertificate,
+    device_id: DeviceIdHex,
+) -> Result<(Zeroizing<Vec<u8>>, sealcam_core::record::ClinicalRecord)> {
+    let input = Zeroizing::new(io::read_input(path, args.max_size)?);
+    // Sanitized here for the record's image description; capture strips
+    // the same bytes again (idempotent) before sealing.
+    let clean = sanitize::sanitize(&input)
+        .with_context(|| format!("{} cannot be made safe to send", path.display()))?;
+    let format = clean.report.format;
+    let clean_bytes = Zeroizing::new(clean.bytes);
+    let record = args
+        .record
+        .build(&Sealing {
+            media_type: MediaType::from(format),
+            image: &clean_bytes,
+            input: &input,
+            signer: Some((certificate.clinician(), device_id)),
+        })
+        .with_context(|| format!("the record for {}", path.display()))?;
+    Ok((input, record))
+}
+
 /// Runs `send`; returns the process exit status.
 pub fn run(args: SendArgs) -> Result<u8> {
     let relay = Relay::open(&args.home)?;
@@ -71,32 +97,57 @@ pub fn run(args: SendArgs) -> Result<u8> {
         .context("this device holds no certificate yet; connect to the store and try again")?;
     let device_id = DeviceIdHex::from_bytes(relay.config().device_id.0);
 
+    // Every image is read, stripped and described first: a file that cannot
+    // be sent stops the command before anything is queued, so re-running it
+    // after a fix cannot queue the others twice.
+    let checking = bar(args.images.len() as u64, "checking  [{bar:30}] {pos}/{len}");
+    for path in &args.images {
+        prepare(&args, path, &certificate, device_id)?;
+        checking.inc(1);
+    }
+    checking.finish_and_clear();
+
     let sealing = bar(
         args.images.len() as u64,
         "sealing   [{bar:30}] {pos}/{len} {msg}",
     );
     let mut queued = Vec::new();
+    let mut failure = None;
     for path in &args.images {
-        let input = Zeroizing::new(io::read_input(path, args.max_size)?);
-        // Sanitized here for the record's image description; capture
-        // sanitizes the same bytes again (idempotent) before sealing.
-        let clean = sanitize::sanitize(&input)
-            .with_context(|| format!("{} cannot be made safe to send", path.display()))?;
-        let clean_bytes = Zeroizing::new(clean.bytes);
-        let record = args.record.build(&Sealing {
-            media_type: MediaType::from(clean.report.format),
-            image: &clean_bytes,
-            input: &input,
-            signer: Some((certificate.clinician(), device_id)),
-        })?;
-        let id = relay
-            .capture(&input, &record)
-            .with_context(|| format!("cannot seal {}", path.display()))?;
-        sealing.set_message(id.to_string());
-        sealing.inc(1);
-        queued.push(id);
+        let result = prepare(&args, path, &certificate, device_id).and_then(|(input, record)| {
+            relay
+                .capture(&input, &record)
+                .with_context(|| format!("cannot seal {}", path.display()))
+        });
+        match result {
+            Ok(id) => {
+                sealing.set_message(id.to_string());
+                sealing.inc(1);
+                queued.push((path, id));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
     }
     sealing.finish_with_message("sealed and queued");
+    for (path, id) in &queued {
+        eprintln!("queued {} as envelope {id}", path.display());
+    }
+    if let Some(e) = failure {
+        // What was queued is sent anyway (it is safe in the outbox); the
+        // user re-sends only the images not listed above.
+        if !args.no_upload {
+            let _ = relay.sync();
+        }
+        return Err(e.context(format!(
+            "{} of {} image(s) were queued (listed above) and will be sent; \
+             re-send only the others",
+            queued.len(),
+            args.images.len()
+        )));
+    }
     if args.no_upload {
         println!(
             "{} envelope(s) queued; send them with `sealcam outbox --home {} --sync`",

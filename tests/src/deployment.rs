@@ -85,17 +85,18 @@ impl Deployment {
             org,
             teams: Vec::new(),
         };
-        let o = dep.admin(&[
-            "bootstrap",
-            "--store",
-            &dep.proxy.url(),
-            "--pin",
-            &dep.store.tls_pin.clone(),
-            "--code",
-            &code,
-            "--org-key",
-            &org_key.to_string_lossy(),
-        ]);
+        // The code on standard input, as the README does it.
+        let o = run(
+            sealcam()
+                .arg("admin")
+                .arg("--admin-home")
+                .arg(dep.dir.path().join("admin"))
+                .args(["bootstrap", "--store", &dep.proxy.url(), "--pin"])
+                .arg(&dep.store.tls_pin)
+                .args(["--code", "-", "--org-key"])
+                .arg(&org_key),
+            Some(code.as_bytes()),
+        );
         ok(&o, "admin bootstrap");
         for i in 0..teams {
             dep.add_team(&format!("team{i}"));

@@ -149,12 +149,25 @@ impl Receipt {
     /// Checks the receipt is `store`'s and names exactly `envelope`: what a
     /// device must check before deleting its copy.
     pub fn confirms(&self, store: &StorePublicKey, envelope: &[u8]) -> Result<(), ReceiptError> {
-        self.verify(store)?;
-        let digest: [u8; 32] = Sha256::digest(envelope).into();
-        let id_matches = envelope
+        let id = envelope
             .get(ENVELOPE_ID_AT..ENVELOPE_ID_AT + 16)
-            .is_some_and(|id| id == self.envelope_id.0);
-        if !id_matches || digest != self.sha256 || envelope.len() as u64 != self.size {
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .ok_or(ReceiptError::Mismatch)?;
+        let digest: [u8; 32] = Sha256::digest(envelope).into();
+        self.confirms_digest(store, &EnvelopeId(id), &digest, envelope.len() as u64)
+    }
+
+    /// [`Receipt::confirms`] for a sender that hashed the envelope as it
+    /// streamed it: the id, SHA-256 and size it sent.
+    pub fn confirms_digest(
+        &self,
+        store: &StorePublicKey,
+        id: &EnvelopeId,
+        sha256: &[u8; 32],
+        size: u64,
+    ) -> Result<(), ReceiptError> {
+        self.verify(store)?;
+        if *id != self.envelope_id || *sha256 != self.sha256 || size != self.size {
             return Err(ReceiptError::Mismatch);
         }
         Ok(())

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use std::io::Read;
+
+use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::Method;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -57,17 +59,41 @@ pub struct Me {
 pub enum Upload {
     /// Stored: the store's receipt (not yet verified).
     Stored(Box<Receipt>),
-    /// Refused for good: retrying the same bytes will not help.
+    /// Refused for good by the store itself (its own error code, not a
+    /// proxy's): retrying the same bytes will not help.
     Refused {
         /// HTTP status.
         status: u16,
+        /// The store's error code (`invalid_envelope`, `envelope_conflict`, …).
+        code: String,
         /// The store's message.
         message: String,
     },
 }
 
+/// The store's error codes that mean "these bytes will never be accepted"
+/// (docs/API.md). Any other failure, including a 4xx from a proxy in
+/// between, is retried: an envelope is never set aside on a guess.
+const PERMANENT_UPLOAD_ERRORS: &[&str] = &[
+    "invalid_envelope",
+    "envelope_conflict",
+    "too_large",
+    "bad_id",
+];
+
+/// The largest answer read for a receipt or an error.
+const MAX_ANSWER: u64 = 16 * 1024;
+
+/// Timeouts: connecting, small requests, and uploads (which get a floor of
+/// a minute plus one second per 32 KiB, i.e. a 256 kbit/s upstream).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const UPLOAD_BYTES_PER_SEC: u64 = 32 * 1024;
+
 #[derive(Deserialize)]
 struct ErrorBody {
+    #[serde(default)]
+    error: String,
     message: String,
 }
 
@@ -97,40 +123,111 @@ fn network(e: reqwest::Error) -> RelayError {
     RelayError::Network(msg)
 }
 
-fn error_parts(response: Response) -> (u16, String) {
+/// Reads at most [`MAX_ANSWER`] bytes of an answer.
+fn read_bounded(response: Response) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = response.take(MAX_ANSWER).read_to_end(&mut out);
+    out
+}
+
+/// The status, the store's error code (empty when the body is not the
+/// store's JSON error, e.g. a proxy's page) and its message.
+fn error_parts(response: Response) -> (u16, String, String) {
     let status = response.status().as_u16();
-    let message = response
-        .text()
-        .ok()
-        .and_then(|t| serde_json::from_str::<ErrorBody>(&t).ok())
-        .map_or_else(|| "no details".to_owned(), |b| b.message);
-    (status, message)
+    match serde_json::from_slice::<ErrorBody>(&read_bounded(response)) {
+        Ok(b) => (status, b.error, b.message),
+        Err(_) => (
+            status,
+            String::new(),
+            "no details (not the store's answer)".to_owned(),
+        ),
+    }
 }
 
 fn store_error(response: Response) -> RelayError {
-    let (status, message) = error_parts(response);
+    let (status, _, message) = error_parts(response);
     RelayError::Store { status, message }
 }
 
+/// Checks a path before it is signed and sent: it must reach the server
+/// exactly as signed (absolute, printable ASCII, no dot segments, no
+/// fragment), since the store checks the signature over what it receives.
+fn checked_path(path_and_query: &str) -> Result<&str, RelayError> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let ok = path_and_query.starts_with('/')
+        && path_and_query
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'#')
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
+        && !path.contains("//");
+    if ok {
+        Ok(path_and_query)
+    } else {
+        Err(RelayError::BadRequestPath)
+    }
+}
+
 impl StoreClient {
-    /// A client for the store at `base_url` whose TLS key hashes to `pin`.
+    /// A client for the store at `base_url` (`https://host[:port]`, no
+    /// path) whose TLS key hashes to `pin`. Plain HTTP and redirects are
+    /// refused: the pin must cover every byte.
     pub fn new(base_url: &str, pin: [u8; 32]) -> Result<Self, RelayError> {
+        let url = reqwest::Url::parse(base_url).map_err(|_| RelayError::BadStoreUrl)?;
+        if url.scheme() != "https"
+            || url.host_str().is_none()
+            || !matches!(url.path(), "" | "/")
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err(RelayError::BadStoreUrl);
+        }
         let tls = super::pin::client_config(pin)
             .map_err(|e| RelayError::Network(format!("TLS setup failed: {e}")))?;
         let http = Client::builder()
             .use_preconfigured_tls(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .https_only(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_keepalive(Duration::from_secs(30))
+            // Per request instead (uploads get longer).
+            .timeout(None)
             .build()
             .map_err(network)?;
         Ok(StoreClient {
             http,
-            base: base_url.trim_end_matches('/').to_owned(),
+            base: url.as_str().trim_end_matches('/').to_owned(),
         })
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A signed request whose body has SHA-256 `digest`.
+    fn signed_with_digest<K: RequestSigner>(
+        &self,
+        key: &K,
+        method: Method,
+        path: &str,
+        digest: &[u8; 32],
+    ) -> Result<RequestBuilder, RelayError> {
+        let path = checked_path(path)?;
+        let auth = authorize_now(
+            key,
+            &RequestTarget {
+                method: method.as_str(),
+                path_and_query: path,
+                content_sha256: digest,
+            },
+        );
+        Ok(self
+            .http
+            .request(method, self.url(path))
+            .timeout(REQUEST_TIMEOUT)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .header(CONTENT_SHA256_HEADER, content_sha256_header(digest)))
     }
 
     fn signed<K: RequestSigner>(
@@ -139,21 +236,11 @@ impl StoreClient {
         method: Method,
         path: &str,
         body: Vec<u8>,
-    ) -> RequestBuilder {
+    ) -> Result<RequestBuilder, RelayError> {
         let digest = content_sha256(&body);
-        let auth = authorize_now(
-            key,
-            &RequestTarget {
-                method: method.as_str(),
-                path_and_query: path,
-                content_sha256: &digest,
-            },
-        );
-        self.http
-            .request(method, self.url(path))
-            .header(reqwest::header::AUTHORIZATION, auth)
-            .header(CONTENT_SHA256_HEADER, content_sha256_header(&digest))
-            .body(body)
+        Ok(self
+            .signed_with_digest(key, method, path, &digest)?
+            .body(body))
     }
 
     /// Any signed request, for the records and admin tools: returns the
@@ -169,7 +256,7 @@ impl StoreClient {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
         let has_body = !body.is_empty();
-        let mut req = self.signed(key, method, path_and_query, body);
+        let mut req = self.signed(key, method, path_and_query, body)?;
         if has_body {
             req = req.header(reqwest::header::CONTENT_TYPE, content_type);
         }
@@ -188,7 +275,10 @@ impl StoreClient {
     ) -> Result<(u16, Vec<u8>), RelayError> {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
-        let mut req = self.http.request(method, self.url(path_and_query));
+        let mut req = self
+            .http
+            .request(method, self.url(checked_path(path_and_query)?))
+            .timeout(REQUEST_TIMEOUT);
         if let Some(j) = json {
             req = req.json(j);
         }
@@ -224,6 +314,7 @@ impl StoreClient {
         let r = self
             .http
             .post(self.url("/v1/enrol"))
+            .timeout(REQUEST_TIMEOUT)
             .json(&body)
             .send()
             .map_err(network)?;
@@ -249,7 +340,7 @@ impl StoreClient {
     /// `GET /v1/devices/me`.
     pub fn me(&self, key: &DeviceSigningKey) -> Result<Me, RelayError> {
         let r = self
-            .signed(key, Method::GET, "/v1/devices/me", Vec::new())
+            .signed(key, Method::GET, "/v1/devices/me", Vec::new())?
             .send()
             .map_err(network)?;
         if !r.status().is_success() {
@@ -261,7 +352,7 @@ impl StoreClient {
     /// `GET /v1/directory`: the signed directory's bytes (not yet verified).
     pub fn directory(&self, key: &DeviceSigningKey) -> Result<Vec<u8>, RelayError> {
         let r = self
-            .signed(key, Method::GET, "/v1/directory", Vec::new())
+            .signed(key, Method::GET, "/v1/directory", Vec::new())?
             .send()
             .map_err(network)?;
         match r.status().as_u16() {
@@ -271,33 +362,129 @@ impl StoreClient {
         }
     }
 
-    /// `PUT /v1/envelopes/{id}`.
+    /// `PUT /v1/envelopes/{id}`, streaming the envelope from `file`
+    /// (`size` bytes with SHA-256 `digest`, computed by the caller).
     pub fn upload(
         &self,
         key: &DeviceSigningKey,
         id: &EnvelopeId,
-        envelope: Vec<u8>,
+        file: std::fs::File,
+        size: u64,
+        digest: &[u8; 32],
     ) -> Result<Upload, RelayError> {
         let path = format!("/v1/envelopes/{id}");
+        let timeout = REQUEST_TIMEOUT + Duration::from_secs(size / UPLOAD_BYTES_PER_SEC);
         let r = self
-            .signed(key, Method::PUT, &path, envelope)
+            .signed_with_digest(key, Method::PUT, &path, digest)?
+            .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::sized(file, size))
             .send()
             .map_err(network)?;
         match r.status().as_u16() {
             200 | 201 => {
-                let text = r.text().map_err(network)?;
-                Receipt::from_json(&text)
+                let body = read_bounded(r);
+                let text = std::str::from_utf8(&body).map_err(|_| RelayError::BadReceipt)?;
+                Receipt::from_json(text)
                     .map(|r| Upload::Stored(Box::new(r)))
                     .map_err(|_| RelayError::BadReceipt)
             }
-            // Busy, overloaded, or a signature the store saw as stale
-            // (clock drift, retried later with a fresh one): try again.
-            401 | 408 | 429 | 500..=599 => Err(store_error(r)),
             _ => {
-                let (status, message) = error_parts(r);
-                Ok(Upload::Refused { status, message })
+                let (status, code, message) = error_parts(r);
+                if PERMANENT_UPLOAD_ERRORS.contains(&code.as_str()) {
+                    Ok(Upload::Refused {
+                        status,
+                        code,
+                        message,
+                    })
+                } else {
+                    Err(RelayError::Store { status, message })
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_https_origins_are_accepted() {
+        for good in [
+            "https://127.0.0.1:8443",
+            "https://store.example/",
+            "https://[::1]:1",
+        ] {
+            assert!(StoreClient::new(good, [0; 32]).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://127.0.0.1:8443",
+            "https://store.example/prefix",
+            "https://store.example/?x=1",
+            "https://user:pw@store.example",
+            "https://store.example/#frag",
+            "ftp://store.example",
+            "store.example",
+            "",
+        ] {
+            assert!(
+                matches!(StoreClient::new(bad, [0; 32]), Err(RelayError::BadStoreUrl)),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn only_canonical_paths_are_signed() {
+        for good in [
+            "/v1/inbox",
+            "/v1/audit?after=3&limit=10",
+            "/v1/envelopes/00ff/filed",
+        ] {
+            assert!(checked_path(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "v1/inbox",
+            "/v1/../admin",
+            "/v1/./inbox",
+            "/v1//inbox",
+            "/v1/in box",
+            "/v1/inbox\n",
+            "/v1/inbox#x",
+            "/v1/é",
+        ] {
+            assert!(checked_path(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn only_the_stores_own_refusals_are_permanent() {
+        for code in [
+            "invalid_envelope",
+            "envelope_conflict",
+            "too_large",
+            "bad_id",
+        ] {
+            assert!(PERMANENT_UPLOAD_ERRORS.contains(&code));
+        }
+        // A proxy's error page has no store code; an interrupted body is
+        // the store asking for a resend.
+        for code in [
+            "",
+            "body_interrupted",
+            "unauthorized",
+            "rate_limited",
+            "internal",
+        ] {
+            assert!(!PERMANENT_UPLOAD_ERRORS.contains(&code), "{code}");
+        }
+        let transient = |status| RelayError::Store {
+            status,
+            message: String::new(),
+        };
+        assert!(transient(503).is_transient());
+        assert!(transient(401).is_transient());
+        assert!(!transient(403).is_transient());
     }
 }

@@ -8,6 +8,12 @@ pub enum RelayError {
     /// The enrolment payload could not be read.
     #[error("{0}")]
     BadPayload(&'static str),
+    /// The store URL is not `https://host[:port]`.
+    #[error("the store URL must be https://host[:port], with no path, query or credentials")]
+    BadStoreUrl,
+    /// A request path that would not reach the store exactly as signed.
+    #[error("internal error: a request path is not canonical")]
+    BadRequestPath,
     /// The device home already holds an enrolment.
     #[error("this device is already enrolled (its home directory holds device.json); use a new home directory to enrol again")]
     AlreadyEnrolled,
@@ -23,6 +29,13 @@ pub enum RelayError {
     /// (no certificate), or has revoked it.
     #[error("this device is not approved yet (or was revoked): ask your administrator to approve device {0}")]
     NotApproved(String),
+    /// The device certificate has expired.
+    #[error("this device's certificate has expired: ask your administrator to approve it again (sealcam admin devices approve), then refresh")]
+    CertificateExpired,
+    /// The device certificate is not valid yet: usually a device clock
+    /// that is behind.
+    #[error("this device's certificate is not valid yet: check the device's clock and time zone")]
+    CertificateNotYetValid,
     /// No valid recipient directory is held.
     #[error("no valid recipient directory: the store has none published, or it is expired; ask your administrator to publish one")]
     NoDirectory,
@@ -75,11 +88,15 @@ impl RelayError {
     pub fn code(&self) -> u32 {
         match self {
             RelayError::BadPayload(_) => 10,
+            RelayError::BadStoreUrl => 19,
+            RelayError::BadRequestPath => 23,
             RelayError::AlreadyEnrolled => 11,
             RelayError::NotEnrolled => 12,
             RelayError::DamagedHome(_) => 13,
             RelayError::NotApproved(_) => 14,
             RelayError::NoDirectory => 15,
+            RelayError::CertificateExpired => 24,
+            RelayError::CertificateNotYetValid => 25,
             RelayError::Untrusted(_) => 16,
             RelayError::OrgMismatch => 17,
             RelayError::CodeRefused => 18,
@@ -93,11 +110,15 @@ impl RelayError {
         }
     }
 
-    /// Whether retrying later may succeed (network trouble, store busy).
+    /// Whether retrying later may succeed: network trouble, a store or
+    /// proxy that is busy, failing or answering oddly, a signature the
+    /// store saw as stale (clock drift; retried with a fresh one).
     pub fn is_transient(&self) -> bool {
         match self {
             RelayError::Network(_) | RelayError::BadReceipt => true,
-            RelayError::Store { status, .. } => *status == 429 || *status >= 500,
+            RelayError::Store { status, .. } => {
+                matches!(status, 401 | 408 | 425 | 429) || *status >= 500
+            }
             _ => false,
         }
     }

@@ -66,18 +66,31 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// Deletes temporary files left by a crash in `dir`.
-pub(crate) fn remove_debris(dir: &Path) -> std::io::Result<usize> {
+/// Deletes temporary files left by a crash in `dir`, if not modified for
+/// `older_than` (a younger one may be a write in progress).
+pub(crate) fn remove_debris(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        if entry
+        let is_tmp = entry
             .file_name()
             .to_str()
-            .is_some_and(|n| n.starts_with(TMP_PREFIX))
-        {
-            fs::remove_file(entry.path())?;
-            removed += 1;
+            .is_some_and(|n| n.starts_with(TMP_PREFIX));
+        if !is_tmp {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        if age >= older_than {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(removed)
@@ -100,7 +113,15 @@ mod tests {
             0o600
         );
         fs::write(dir.path().join(".tmp-a.bin-1"), b"debris").expect("debris");
-        assert_eq!(remove_debris(dir.path()).expect("clean"), 1);
+        assert_eq!(
+            remove_debris(dir.path(), std::time::Duration::from_secs(3600)).expect("clean"),
+            0,
+            "fresh: kept"
+        );
+        assert_eq!(
+            remove_debris(dir.path(), std::time::Duration::ZERO).expect("clean"),
+            1
+        );
         let names: Vec<_> = fs::read_dir(dir.path())
             .expect("ls")
             .map(|e| e.expect("entry").file_name())

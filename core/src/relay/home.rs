@@ -6,6 +6,7 @@
 //! | `device.key` | the device's Ed25519 secret key (key file, mode 0600) |
 //! | `certificate.bin` | the organisation-signed device certificate, once approved |
 //! | `directory.bin` | the last verified signed recipient directory |
+//! | `directory.floor` | the highest directory version ever accepted (no rollback, even after expiry) |
 //! | `outbox/` | sealed envelopes waiting for the store ([`super::Outbox`]) |
 //!
 //! Every file is written atomically (temp file, fsync, rename, fsync dir).
@@ -61,6 +62,11 @@ impl Home {
     pub(crate) fn directory(&self) -> PathBuf {
         self.root.join("directory.bin")
     }
+    /// The highest directory version ever accepted (a rollback floor that
+    /// outlives the directory's expiry).
+    pub(crate) fn directory_floor_file(&self) -> PathBuf {
+        self.root.join("directory.floor")
+    }
     pub(crate) fn outbox(&self) -> PathBuf {
         self.root.join("outbox")
     }
@@ -97,6 +103,27 @@ impl Home {
 
     pub(crate) fn remove(&self, path: &Path, what: &'static str) -> Result<(), RelayError> {
         fsio::remove_durably(path).map_err(RelayError::io(what))
+    }
+
+    pub(crate) fn directory_floor(&self) -> Result<u64, RelayError> {
+        match self.read_optional(&self.directory_floor_file(), "read directory.floor")? {
+            None => Ok(0),
+            Some(b) => std::str::from_utf8(&b)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or(RelayError::DamagedHome("directory.floor")),
+        }
+    }
+
+    pub(crate) fn set_directory_floor(&self, version: u64) -> Result<(), RelayError> {
+        if version > self.directory_floor()? {
+            self.write(
+                &self.directory_floor_file(),
+                version.to_string().as_bytes(),
+                "write directory.floor",
+            )?;
+        }
+        Ok(())
     }
 
     pub(crate) fn load_config(&self) -> Result<DeviceConfig, RelayError> {

@@ -37,13 +37,16 @@ pub use outbox::{Outbox, OutboxEntry};
 pub use uploader::{Backoff, UploaderHandle};
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+use zeroize::Zeroizing;
+
 use crate::envelope::{self, EnvelopeId, Signer};
 use crate::keys::{
-    decode_key_file, encode_key_file, DeviceCertificate, DeviceSigningKey, KeyError, Recipient,
-    SignedDirectory,
+    decode_key_file, encode_key_file, CertificateError, DeviceCertificate, DeviceSigningKey,
+    KeyError, Recipient, SignedDirectory,
 };
 use crate::record::{ClinicalRecord, DeviceIdHex, MediaType};
 use crate::sanitize;
@@ -105,6 +108,8 @@ pub struct Status {
     pub approved: bool,
     /// The recipient directory's version, if one is held.
     pub directory_version: Option<u64>,
+    /// Whether the held certificate is valid now.
+    pub certificate_valid: bool,
     /// Envelopes queued.
     pub queued: Vec<OutboxEntry>,
     /// Envelopes the store refused.
@@ -137,6 +142,32 @@ impl std::fmt::Debug for PatientLink {
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// How sending one envelope failed.
+enum SendOne {
+    /// The store refused it for good.
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// It could not be sent now.
+    Failed(RelayError),
+}
+
+/// Reads a device key file (never passphrase-protected on the device: the
+/// home directory is app-private; the text is wiped after parsing).
+fn decode_device_key(text: Vec<u8>) -> Result<DeviceSigningKey, RelayError> {
+    let text =
+        Zeroizing::new(String::from_utf8(text).map_err(|_| RelayError::DamagedHome("device.key"))?);
+    decode_key_file(&text, || {
+        Err(KeyError::Malformed {
+            expected: "an unprotected device key",
+            reason: "the device key is passphrase-protected",
+        })
+    })
+    .map_err(|_| RelayError::DamagedHome("device.key"))
 }
 
 struct Held {
@@ -180,11 +211,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Relay {
-    /// Enrols this device with the store named in `payload`, in the
-    /// (new) home directory `home`: checks the store's organisation key
-    /// against the payload, generates the device key, registers it with
-    /// the one-time code, and saves the enrolment. The device is then
-    /// pending until the administrator approves it; see [`Relay::refresh`].
+    /// Enrols this device with the store named in `payload`, in the home
+    /// directory `home`: checks the store's organisation key against the
+    /// payload, generates the device key (or reuses the one a previous,
+    /// interrupted attempt left), registers it with the one-time code, and
+    /// saves the enrolment. The device is then pending until the
+    /// administrator approves it; see [`Relay::refresh`].
     pub fn enroll(home: &Path, payload: &EnrolmentPayload) -> Result<Relay, RelayError> {
         let h = Home::new(home);
         if h.is_enrolled() {
@@ -200,48 +232,67 @@ impl Relay {
         if org.id() != payload.org {
             return Err(RelayError::OrgMismatch);
         }
-        let key = DeviceSigningKey::generate();
-        h.write(
-            &h.key(),
-            encode_key_file(&key, None).as_bytes(),
-            "write device.key",
-        )?;
-        let me = match client.enrol(&payload.code, &key) {
-            Ok(me) => me,
+        // A key left by an attempt whose answer was lost is reused: the
+        // store may already hold it, and the code is then spent.
+        let key = match h.read_optional(&h.key(), "read device.key")? {
+            Some(text) => decode_device_key(text)?,
+            None => {
+                let key = DeviceSigningKey::generate();
+                h.write(
+                    &h.key(),
+                    encode_key_file(&key, None).as_bytes(),
+                    "write device.key",
+                )?;
+                key
+            }
+        };
+        let device_id = match client.enrol(&payload.code, &key) {
+            Ok(me) => me.device_id,
+            // The code is spent or the key already known: if the store
+            // knows this key, the earlier attempt went through.
+            Err(e @ (RelayError::CodeRefused | RelayError::Store { status: 409, .. })) => {
+                match client.me(&key) {
+                    Ok(me) => me.device_id,
+                    Err(_) => return Err(e),
+                }
+            }
             Err(e) => {
-                // Nothing was registered: leave the home as it was.
-                let _ = h.remove(&h.key(), "remove device.key");
+                // Nothing was registered for certain only when the store
+                // refused the request itself; keep the key otherwise.
+                if !e.is_transient() {
+                    let _ = h.remove(&h.key(), "remove device.key");
+                }
                 return Err(e);
             }
         };
+        if device_id != key.public().id() {
+            return Err(RelayError::DamagedHome(
+                "device.key (the store names another device)",
+            ));
+        }
         h.save_config(&DeviceConfig {
             version: 1,
             store_url: payload.url.clone(),
             tls_pin: pin_to_string(&payload.pin),
             org_key: org,
             store_key: info.store_key,
-            device_id: me.device_id,
+            device_id,
             enrolled_at: unix_now(),
         })?;
         Relay::open(home)
     }
 
-    /// Opens an enrolled device home (no network).
+    /// Opens an enrolled device home (no network). A held certificate or
+    /// directory that has expired, or does not verify, is set aside (not
+    /// used to seal) rather than failing: the outbox must stay sendable,
+    /// and [`Relay::refresh`] fetches new ones.
     pub fn open(home: &Path) -> Result<Relay, RelayError> {
         let h = Home::new(home);
         let config = h.load_config()?;
         let key_text = h
             .read_optional(&h.key(), "read device.key")?
             .ok_or(RelayError::DamagedHome("device.key (missing)"))?;
-        let key_text =
-            String::from_utf8(key_text).map_err(|_| RelayError::DamagedHome("device.key"))?;
-        let key: DeviceSigningKey = decode_key_file(&key_text, || {
-            Err(KeyError::Malformed {
-                expected: "an unprotected device key",
-                reason: "the device key is passphrase-protected",
-            })
-        })
-        .map_err(|_| RelayError::DamagedHome("device.key"))?;
+        let key = decode_device_key(key_text)?;
         if key.public().id() != config.device_id {
             return Err(RelayError::DamagedHome(
                 "device.key (not this device's key)",
@@ -269,34 +320,52 @@ impl Relay {
         Ok(relay)
     }
 
-    /// Loads the certificate and directory kept in the home, re-checking
-    /// both against the pinned organisation key.
+    /// Loads the certificate and directory kept in the home. Only their
+    /// signatures (and the directory's version floor) are checked here;
+    /// whether they are valid *now* is checked when sealing.
     fn load_held(&self) -> Result<(), RelayError> {
-        let now = unix_now();
-        let certificate = match self
+        let mut problems = Vec::new();
+        let certificate = self
             .home
             .read_optional(&self.home.certificate(), "read certificate.bin")?
-        {
-            Some(b) => Some(self.check_certificate(&b, now)?),
-            None => None,
-        };
-        let directory = match self
+            .and_then(|b| match self.signed_certificate(&b) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            });
+        let floor = self.home.directory_floor()?;
+        let directory = self
             .home
             .read_optional(&self.home.directory(), "read directory.bin")?
-        {
-            Some(b) => Some(self.check_directory(&b, now)?),
-            None => None,
-        };
+            .and_then(|b| match self.signed_directory(&b) {
+                Ok((d, version)) if version >= floor => Some(d),
+                Ok(_) => {
+                    problems.push(RelayError::Untrusted(
+                        "recipient directory (older than one already seen)",
+                    ));
+                    None
+                }
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            });
         let mut held = lock(&self.held);
         held.certificate = certificate;
         held.directory = directory;
+        held.last_error = problems.first().map(|e| (e.code(), e.to_string()));
         Ok(())
     }
 
-    fn check_certificate(&self, bytes: &[u8], now: u64) -> Result<DeviceCertificate, RelayError> {
+    /// A certificate signed by the pinned organisation for this device's
+    /// key (validity period not checked).
+    fn signed_certificate(&self, bytes: &[u8]) -> Result<DeviceCertificate, RelayError> {
         let cert = DeviceCertificate::from_bytes(bytes)
             .map_err(|_| RelayError::Untrusted("device certificate"))?;
-        cert.verify(&self.config.org_key, now)
+        // Checked as of its own start: signature and issuer only.
+        cert.verify(&self.config.org_key, cert.not_before())
             .map_err(|_| RelayError::Untrusted("device certificate"))?;
         if cert.device_key() != &self.key.public() {
             return Err(RelayError::Untrusted("device certificate"));
@@ -304,16 +373,17 @@ impl Relay {
         Ok(cert)
     }
 
-    fn check_directory(&self, bytes: &[u8], now: u64) -> Result<SignedDirectory, RelayError> {
+    /// A directory signed by the pinned organisation, and its version
+    /// (expiry not checked).
+    fn signed_directory(&self, bytes: &[u8]) -> Result<(SignedDirectory, u64), RelayError> {
         let signed = SignedDirectory::from_bytes(bytes)
             .map_err(|_| RelayError::Untrusted("recipient directory"))?;
-        match signed.verify(&self.config.org_key, now) {
-            Ok(dir) if !dir.entries.is_empty() => {}
-            Ok(_) => return Err(RelayError::NoDirectory),
-            Err(crate::keys::CertificateError::Expired) => return Err(RelayError::NoDirectory),
-            Err(_) => return Err(RelayError::Untrusted("recipient directory")),
-        }
-        Ok(signed)
+        // `now` = 0 is before any expiry: signature and issuer only.
+        let version = signed
+            .verify(&self.config.org_key, 0)
+            .map_err(|_| RelayError::Untrusted("recipient directory"))?
+            .version;
+        Ok((signed, version))
     }
 
     /// The enrolment.
@@ -324,8 +394,9 @@ impl Relay {
     /// Asks the store for this device's certificate (once the administrator
     /// has approved it) and the current recipient directory; verifies both
     /// against the pinned organisation key and keeps them. A directory that
-    /// fails verification, or is older than the one held, is refused and
-    /// the held one kept.
+    /// fails verification, has expired, or is older than any version this
+    /// device has accepted before (kept as a floor that survives expiry),
+    /// is refused and the held one kept.
     pub fn refresh(&self) -> Result<DeviceState, RelayError> {
         let now = unix_now();
         let me = self.client.me(&self.key)?;
@@ -336,7 +407,7 @@ impl Relay {
                     .ok_or(RelayError::Untrusted("device certificate"))?;
                 let bytes = crate::protocol::text::parse_b64_vec(&b64)
                     .ok_or(RelayError::Untrusted("device certificate"))?;
-                let cert = self.check_certificate(&bytes, now)?;
+                let cert = self.signed_certificate(&bytes)?;
                 self.home
                     .write(&self.home.certificate(), &bytes, "write certificate.bin")?;
                 lock(&self.held).certificate = Some(cert);
@@ -350,21 +421,20 @@ impl Relay {
             }
         }
         let bytes = self.client.directory(&self.key)?;
-        let signed = self.check_directory(&bytes, now)?;
-        let held_version = lock(&self.held)
-            .directory
-            .as_ref()
-            .and_then(|d| d.verify(&self.config.org_key, now).ok().map(|d| d.version));
-        // Checked above; read the version again from the verified copy.
-        let new_version = signed
-            .verify(&self.config.org_key, now)
-            .map_err(|_| RelayError::Untrusted("recipient directory"))?
-            .version;
-        if held_version.is_some_and(|v| new_version < v) {
+        let (signed, version) = self.signed_directory(&bytes)?;
+        match signed.verify(&self.config.org_key, now) {
+            Ok(dir) if !dir.entries.is_empty() => {}
+            Ok(_) => return Err(RelayError::NoDirectory),
+            Err(_) => return Err(RelayError::NoDirectory),
+        }
+        if version < self.home.directory_floor()? {
             return Err(RelayError::Untrusted(
-                "recipient directory (older than the one held)",
+                "recipient directory (older than one already seen)",
             ));
         }
+        // The floor first: a crash between the two writes leaves a floor
+        // the held copy still meets or the new copy sets.
+        self.home.set_directory_floor(version)?;
         self.home
             .write(&self.home.directory(), &bytes, "write directory.bin")?;
         lock(&self.held).directory = Some(signed);
@@ -385,9 +455,14 @@ impl Relay {
                 .certificate
                 .clone()
                 .ok_or_else(|| RelayError::NotApproved(self.config.device_id.to_string()))?;
-            certificate
-                .verify(&self.config.org_key, now)
-                .map_err(|_| RelayError::NotApproved(self.config.device_id.to_string()))?;
+            match certificate.verify(&self.config.org_key, now) {
+                Ok(()) => {}
+                Err(CertificateError::Expired) => return Err(RelayError::CertificateExpired),
+                Err(CertificateError::NotYetValid) => {
+                    return Err(RelayError::CertificateNotYetValid)
+                }
+                Err(_) => return Err(RelayError::Untrusted("device certificate")),
+            }
             let dir = held
                 .directory
                 .as_ref()
@@ -398,13 +473,16 @@ impl Relay {
             (certificate, recipients)
         };
         let sanitized = sanitize::sanitize(image)?;
+        let format = sanitized.report.format;
+        // The stripped image is patient data: wiped when dropped.
+        let clean = Zeroizing::new(sanitized.bytes);
         let record = record.for_image(
-            MediaType::from(sanitized.report.format),
-            &sanitized.bytes,
+            MediaType::from(format),
+            &clean,
             Some(DeviceIdHex::from_bytes(self.config.device_id.0)),
         )?;
         let sealed = envelope::seal(
-            &sanitized.bytes,
+            &clean,
             &record,
             &recipients,
             Signer::Device {
@@ -424,43 +502,47 @@ impl Relay {
     }
 
     /// One pass over the outbox, oldest first: sends each envelope and
-    /// removes it once the store's receipt verifies. Stops at the first
-    /// transient failure (the rest would likely fail the same way) and
-    /// returns it; the envelopes stay queued.
+    /// removes it once the store's receipt verifies. See [`Relay::sync_until`].
     pub fn sync(&self) -> Result<SyncReport, RelayError> {
+        self.sync_until(&AtomicBool::new(false))
+    }
+
+    /// [`Relay::sync`], stopping between envelopes once `stop` is set.
+    ///
+    /// A network failure ends the pass (the rest would fail the same way);
+    /// a failure of one envelope (the store erring on it, a bad receipt, an
+    /// unreadable file) is recorded and the pass goes on with the next, so
+    /// one bad envelope cannot hold up the queue. Either way the pass
+    /// returns the first error, and every envelope not confirmed stays
+    /// queued. An envelope the store refuses for good (its own error code)
+    /// is moved to `outbox/rejected/` with the reason beside it.
+    pub fn sync_until(&self, stop: &AtomicBool) -> Result<SyncReport, RelayError> {
         let _one_at_a_time = lock(&self.sync_lock);
         let mut report = SyncReport::default();
+        let mut first_error = None;
         let entries = self
             .outbox
             .list()
             .map_err(RelayError::io("list the outbox"))?;
         for entry in &entries {
-            let bytes = match self.outbox.read(&entry.id) {
-                Ok(b) => b,
-                // Removed meanwhile (another process synced it): fine.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(self.failed(RelayError::Io {
-                        what: "read the outbox",
-                        source: e,
-                    }))
-                }
-            };
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
             self.emit(Event::Uploading { id: entry.id });
-            match self.client.upload(&self.key, &entry.id, bytes.clone()) {
-                Ok(Upload::Stored(receipt)) => {
-                    if receipt.confirms(&self.config.store_key, &bytes).is_err() {
-                        return Err(self.failed(RelayError::BadReceipt));
-                    }
-                    self.outbox
-                        .remove(&entry.id)
-                        .map_err(RelayError::io("remove a sent envelope from the outbox"))?;
+            match self.send_one(&entry.id) {
+                Ok(Some(())) => {
                     report.uploaded += 1;
                     self.emit(Event::Uploaded { id: entry.id });
                 }
-                Ok(Upload::Refused { status, .. }) => {
+                // Gone meanwhile (another process sent it): fine.
+                Ok(None) => {}
+                Err(SendOne::Refused {
+                    status,
+                    code,
+                    message,
+                }) => {
                     self.outbox
-                        .reject(&entry.id)
+                        .reject(&entry.id, &format!("{status} {code}: {message}"))
                         .map_err(RelayError::io("move a refused envelope aside"))?;
                     report.rejected += 1;
                     self.emit(Event::Rejected {
@@ -468,17 +550,75 @@ impl Relay {
                         status,
                     });
                 }
-                // This one and the rest stay queued for the next pass.
-                Err(e) => return Err(self.failed(e)),
+                Err(SendOne::Failed(e)) => {
+                    let network = matches!(e, RelayError::Network(_));
+                    first_error.get_or_insert(e);
+                    if network {
+                        break;
+                    }
+                }
             }
         }
-        lock(&self.held).last_error = None;
         report.remaining = self
             .outbox
             .list()
             .map_err(RelayError::io("list the outbox"))?
             .len();
-        Ok(report)
+        match first_error {
+            Some(e) => Err(self.failed(e)),
+            None => {
+                lock(&self.held).last_error = None;
+                Ok(report)
+            }
+        }
+    }
+
+    /// Sends one queued envelope, streaming it from its file; removes it on
+    /// a receipt that verifies and names exactly its bytes. `Ok(None)` when
+    /// it is no longer queued.
+    fn send_one(&self, id: &EnvelopeId) -> Result<Option<()>, SendOne> {
+        let io = |what| move |e| SendOne::Failed(RelayError::Io { what, source: e });
+        let Some((digest, size)) = self.outbox.digest(id).map_err(io("read the outbox"))? else {
+            return Ok(None);
+        };
+        let Some(file) = self.outbox.open_file(id).map_err(io("read the outbox"))? else {
+            return Ok(None);
+        };
+        match self.client.upload(&self.key, id, file, size, &digest) {
+            Ok(Upload::Stored(receipt)) => {
+                receipt
+                    .confirms_digest(&self.config.store_key, id, &digest, size)
+                    .map_err(|_| SendOne::Failed(RelayError::BadReceipt))?;
+                self.outbox
+                    .remove(id)
+                    .map_err(io("remove a sent envelope from the outbox"))?;
+                Ok(Some(()))
+            }
+            Ok(Upload::Refused {
+                status,
+                code,
+                message,
+            }) => Err(SendOne::Refused {
+                status,
+                code,
+                message,
+            }),
+            Err(e) => Err(SendOne::Failed(e)),
+        }
+    }
+
+    /// The store's reason for refusing an envelope, if recorded.
+    pub fn rejection_reason(&self, id: &EnvelopeId) -> Option<String> {
+        self.outbox.rejection_reason(id)
+    }
+
+    /// Puts every envelope the store refused back in the queue (after the
+    /// cause, e.g. a store misconfiguration, has been fixed). Returns how
+    /// many.
+    pub fn requeue_rejected(&self) -> Result<usize, RelayError> {
+        self.outbox
+            .requeue_rejected()
+            .map_err(RelayError::io("requeue refused envelopes"))
     }
 
     fn failed(&self, e: RelayError) -> RelayError {
@@ -566,6 +706,10 @@ impl Relay {
         Ok(Status {
             device_id: self.config.device_id.to_string(),
             approved: held.certificate.is_some(),
+            certificate_valid: held
+                .certificate
+                .as_ref()
+                .is_some_and(|c| c.verify(&self.config.org_key, now).is_ok()),
             directory_version: held
                 .directory
                 .as_ref()

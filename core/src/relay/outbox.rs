@@ -10,7 +10,11 @@
 //! `rejected/` so it neither blocks the queue nor is lost.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use super::fsio;
 use crate::envelope::EnvelopeId;
@@ -37,11 +41,12 @@ pub struct Outbox {
 
 impl Outbox {
     /// Opens (creating if needed, mode 0700) the outbox in `dir` and
-    /// removes temporary files left by a crash.
+    /// removes temporary files left by a crash (only those older than an
+    /// hour: a younger one may be another process's write in progress).
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         let rejected = dir.join("rejected");
         fsio::ensure_private_dir(&rejected)?;
-        fsio::remove_debris(dir)?;
+        fsio::remove_debris(dir, Duration::from_secs(3600))?;
         Ok(Outbox {
             dir: dir.to_owned(),
             rejected,
@@ -62,17 +67,71 @@ impl Outbox {
         fs::read(self.path(id))
     }
 
+    /// SHA-256 and size of a queued envelope, read in a streaming pass;
+    /// `None` if it is no longer queued.
+    pub fn digest(&self, id: &EnvelopeId) -> std::io::Result<Option<([u8; 32], u64)>> {
+        let Some(mut f) = self.open_file(id)? else {
+            return Ok(None);
+        };
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(Some((hasher.finalize().into(), size)))
+    }
+
+    /// Opens a queued envelope for reading; `None` if it is no longer queued.
+    pub fn open_file(&self, id: &EnvelopeId) -> std::io::Result<Option<fs::File>> {
+        match fs::File::open(self.path(id)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes an envelope the store has confirmed.
     pub fn remove(&self, id: &EnvelopeId) -> std::io::Result<()> {
         fsio::remove_durably(&self.path(id))
     }
 
-    /// Moves an envelope the store refused for good to `rejected/`.
-    pub fn reject(&self, id: &EnvelopeId) -> std::io::Result<()> {
+    /// Moves an envelope the store refused for good to `rejected/`, with
+    /// the store's reason beside it (`<id>.reason`).
+    pub fn reject(&self, id: &EnvelopeId, reason: &str) -> std::io::Result<()> {
+        fsio::write_atomic(
+            &self.rejected.join(format!("{id}.reason")),
+            reason.as_bytes(),
+        )?;
         let to = self.rejected.join(format!("{id}.{EXTENSION}"));
         fs::rename(self.path(id), to)?;
         fsio::sync_dir(&self.rejected)?;
         fsio::sync_dir(&self.dir)
+    }
+
+    /// The store's reason for refusing an envelope, if recorded.
+    pub fn rejection_reason(&self, id: &EnvelopeId) -> Option<String> {
+        fs::read_to_string(self.rejected.join(format!("{id}.reason"))).ok()
+    }
+
+    /// Moves every refused envelope back into the queue. Returns how many.
+    pub fn requeue_rejected(&self) -> std::io::Result<usize> {
+        let entries = self.rejected()?;
+        for e in &entries {
+            fs::rename(
+                self.rejected.join(format!("{}.{EXTENSION}", e.id)),
+                self.path(&e.id),
+            )?;
+            fsio::remove_durably(&self.rejected.join(format!("{}.reason", e.id)))?;
+        }
+        fsio::sync_dir(&self.dir)?;
+        fsio::sync_dir(&self.rejected)?;
+        Ok(entries.len())
     }
 
     /// The queued envelopes, oldest first.
@@ -98,7 +157,12 @@ fn list_dir(dir: &Path) -> std::io::Result<Vec<OutboxEntry>> {
         else {
             continue;
         };
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            // Sent (and removed) by another process meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         if !meta.is_file() {
             continue;
         }
@@ -132,14 +196,34 @@ mod tests {
         fs::write(dir.path().join("notes.txt"), b"ignored").expect("write");
         fs::write(dir.path().join(".tmp-x"), b"debris").expect("write");
         let outbox = Outbox::open(dir.path()).expect("reopen");
-        assert!(!dir.path().join(".tmp-x").exists(), "debris removed");
+        assert!(
+            dir.path().join(".tmp-x").exists(),
+            "a fresh temporary file may be another process's write: kept"
+        );
+        super::fsio::remove_debris(dir.path(), Duration::ZERO).expect("clean");
+        assert!(!dir.path().join(".tmp-x").exists(), "old debris removed");
         let ids: Vec<_> = outbox.list().expect("list").iter().map(|e| e.id).collect();
         assert_eq!(ids.len(), 2);
         assert!(ids.contains(&a) && ids.contains(&b));
         assert_eq!(outbox.read(&b).expect("read"), b"envelope bb");
+        assert_eq!(
+            outbox.digest(&b).expect("digest"),
+            Some((Sha256::digest(b"envelope bb").into(), 11))
+        );
         outbox.remove(&a).expect("remove");
-        outbox.reject(&b).expect("reject");
+        assert_eq!(outbox.digest(&a).expect("digest"), None);
+        outbox
+            .reject(&b, "400 invalid_envelope: test")
+            .expect("reject");
         assert!(outbox.list().expect("list").is_empty());
         assert_eq!(outbox.rejected().expect("rejected")[0].id, b);
+        assert_eq!(
+            outbox.rejection_reason(&b).as_deref(),
+            Some("400 invalid_envelope: test")
+        );
+        assert_eq!(outbox.requeue_rejected().expect("requeue"), 1);
+        assert_eq!(outbox.list().expect("list")[0].id, b);
+        assert!(outbox.rejected().expect("rejected").is_empty());
+        assert_eq!(outbox.rejection_reason(&b), None);
     }
 }

@@ -82,3 +82,41 @@ pub fn client_config(pin: [u8; 32]) -> Result<rustls::ClientConfig, rustls::Erro
         .with_no_client_auth();
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+
+    fn cert(key: &rcgen::KeyPair, name: &str) -> CertificateDer<'static> {
+        rcgen::CertificateParams::new(vec![name.to_owned()])
+            .expect("params")
+            .self_signed(key)
+            .expect("self-signed")
+            .der()
+            .clone()
+    }
+
+    #[test]
+    fn the_pinned_key_is_accepted_in_any_certificate_and_no_other_key() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let other = rcgen::KeyPair::generate().expect("key");
+        let first = cert(&key, "store.example");
+        let renewed = cert(&key, "renamed.example");
+        let impostor = cert(&other, "store.example");
+        let pin = spki_pin(&first).expect("pin");
+        assert_eq!(spki_pin(&renewed), Some(pin), "same key, same pin");
+        let verifier = PinnedServer {
+            pin,
+            algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        };
+        let name = ServerName::try_from("store.example").expect("name");
+        let check = |c: &CertificateDer<'_>| {
+            verifier.verify_server_cert(c, &[], &name, &[], UnixTime::now())
+        };
+        assert!(check(&first).is_ok());
+        assert!(check(&renewed).is_ok());
+        assert!(check(&impostor).is_err());
+        assert!(check(&CertificateDer::from(vec![0x30, 0x00])).is_err());
+    }
+}

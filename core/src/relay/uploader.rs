@@ -19,11 +19,13 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Backoff from `base` doubling up to `cap`.
+    /// Backoff from `base` doubling up to `cap` (`base` at least 10 ms,
+    /// `cap` at least `base`, so a misconfiguration cannot busy-loop).
     pub fn new(base: Duration, cap: Duration) -> Self {
+        let base = base.max(Duration::from_millis(10));
         Backoff {
             base,
-            cap,
+            cap: cap.max(base),
             attempt: 0,
         }
     }
@@ -45,8 +47,8 @@ impl Backoff {
     }
 }
 
-/// A running uploader thread. Dropping it does not stop it; call
-/// [`UploaderHandle::stop`].
+/// A running uploader thread. [`UploaderHandle::stop`] stops it and waits;
+/// dropping the handle stops it without waiting.
 #[derive(Debug)]
 pub struct UploaderHandle {
     stop: Arc<AtomicBool>,
@@ -57,11 +59,21 @@ pub struct UploaderHandle {
 impl UploaderHandle {
     /// Stops the thread after its current upload and waits for it.
     pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.relay.wake_uploader();
+        self.signal_stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+
+    fn signal_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.relay.wake_uploader();
+    }
+}
+
+impl Drop for UploaderHandle {
+    fn drop(&mut self) {
+        self.signal_stop();
     }
 }
 
@@ -80,7 +92,7 @@ impl Relay {
         let thread = std::thread::spawn(move || {
             while !stop_flag.load(Ordering::SeqCst) {
                 let seen = *lock(&relay.wake.0);
-                let wait = match relay.sync() {
+                let wait = match relay.sync_until(&stop_flag) {
                     Ok(_) => {
                         backoff.reset();
                         idle
@@ -132,5 +144,10 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(100));
+        let mut zero = Backoff::new(Duration::ZERO, Duration::ZERO);
+        assert!(
+            zero.next_delay() >= Duration::from_millis(5),
+            "no busy loop"
+        );
     }
 }
