@@ -8,6 +8,7 @@
 //! bytes signed are defined in one place. Reference: `docs/API.md`.
 
 pub mod audit;
+pub mod enrolment;
 pub mod receipt;
 pub mod request;
 pub(crate) mod text;
