@@ -14,6 +14,7 @@ use sealcam_core::keys::{
     DeviceCertificate, DevicePublicKey, DirectoryEntry, OrgSigningKey, Recipient,
     RecipientDirectory, StaffPublicKey, StorePublicKey,
 };
+use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::record::Clinician;
 use sealcam_core::relay::{parse_pin, EnrolmentPayload, StoreClient};
 use serde::{Deserialize, Serialize};
@@ -235,6 +236,25 @@ struct AdminConfig {
     org_key_file: PathBuf,
 }
 
+/// `enrolments.json`: the enrolment codes this admin home made, by
+/// enrolment id, kept (mode 0600, like the rest of the admin home) until
+/// the device is approved: the code is what proves a pending device key
+/// was registered by whoever received the payload (the enrolment binding),
+/// and the clinician is taken from here, not from the store.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Enrolments {
+    open: std::collections::BTreeMap<String, LocalEnrolment>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalEnrolment {
+    code: String,
+    clinician: Clinician,
+    expires_at: u64,
+}
+
 /// `directory.json`: the draft directory.
 #[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -301,6 +321,23 @@ impl Admin {
         storeapi::json_answer(status, &bytes)
     }
 
+    fn enrolments_path(&self) -> PathBuf {
+        self.home.join("enrolments.json")
+    }
+
+    fn load_enrolments(&self) -> Result<Enrolments> {
+        match std::fs::read(self.enrolments_path()) {
+            Ok(b) => serde_json::from_slice(&b).context("enrolments.json is damaged"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Enrolments::default()),
+            Err(e) => Err(e).context("cannot read enrolments.json"),
+        }
+    }
+
+    fn save_enrolments(&self, e: &Enrolments) -> Result<()> {
+        let json = zeroize::Zeroizing::new(serde_json::to_vec_pretty(e)?);
+        crate::io::write_output(&self.enrolments_path(), &json)
+    }
+
     fn draft_path(&self) -> PathBuf {
         self.home.join("directory.json")
     }
@@ -334,6 +371,13 @@ pub fn run(args: AdminArgs) -> Result<()> {
         AdminCommand::Links(c) => links(&admin, c),
         AdminCommand::Audit(c) => audit(&admin, c),
     }
+}
+
+/// base64url (no padding) of exactly 32 bytes.
+fn parse_b64_32(s: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    v.try_into().ok()
 }
 
 fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Result<()> {
@@ -508,6 +552,19 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
                 })),
             )?;
             let code = storeapi::str_field(&answer, "code")?;
+            let enrolment_id = storeapi::str_field(&answer, "id")?;
+            let mut local = admin.load_enrolments()?;
+            let now = crate::now_unix();
+            local.open.retain(|_, e| e.expires_at > now);
+            local.open.insert(
+                enrolment_id.to_owned(),
+                LocalEnrolment {
+                    code: code.to_owned(),
+                    clinician: clinician.clone(),
+                    expires_at: storeapi::u64_field(&answer, "expires_at")?,
+                },
+            );
+            admin.save_enrolments(&local)?;
             let payload = EnrolmentPayload::new(
                 &admin.config.store_url,
                 parse_pin(&admin.config.tls_pin).context("admin.json: the TLS pin is damaged")?,
@@ -563,6 +620,8 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
             let list = answer
                 .as_array()
                 .context("the store's device list is not a list")?;
+            let mut enrolments = admin.load_enrolments()?;
+            let mut refused = Vec::new();
             let mut approved = 0;
             for d in list {
                 let id = storeapi::str_field(d, "device_id")?;
@@ -576,12 +635,32 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                 if key.id().to_string() != id {
                     bail!("the store sent a device key that does not match its id {id}");
                 }
-                let clinician: Clinician = serde_json::from_value(
-                    d.get("clinician")
-                        .cloned()
-                        .context("no clinician for the device")?,
-                )
-                .context("the store sent invalid clinician details")?;
+                // Trust nothing the store says about who this is: the key
+                // must carry a binding made with a code this admin home
+                // created, and the clinician is the one recorded here.
+                let enrolment_id = storeapi::str_field(d, "enrolment_id")?;
+                let Some(local) = enrolments.open.get(enrolment_id) else {
+                    refused.push(format!(
+                        "device {id}: its enrolment code was not made from this admin home \
+                         (or it was already used); approve it where the code was made, or revoke it"
+                    ));
+                    continue;
+                };
+                let code = OneTimeCode::parse(&local.code)
+                    .context("enrolments.json holds a damaged code")?;
+                let binding = storeapi::str_field(d, "binding")
+                    .ok()
+                    .and_then(parse_b64_32)
+                    .unwrap_or([0; 32]);
+                if !code.verify_binding(&key, &binding) {
+                    refused.push(format!(
+                        "device {id}: its key was NOT registered with the enrolment code \
+                         (binding check failed) — the store may be compromised; revoke it with \
+                         `sealcam admin devices revoke {id}` and investigate"
+                    ));
+                    continue;
+                }
+                let clinician = local.clinician.clone();
                 // Valid from ten minutes ago: a device whose clock is a
                 // little behind can use it at once.
                 let now = crate::now_unix();
@@ -608,6 +687,8 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                     clinician.name, clinician.registration_body, clinician.registration_number
                 );
                 approved += 1;
+                enrolments.open.remove(enrolment_id);
+                admin.save_enrolments(&enrolments)?;
             }
             for id in &ids {
                 let found = list
@@ -617,8 +698,11 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                     bail!("no device {id} on the store");
                 }
             }
-            if approved == 0 {
+            if approved == 0 && refused.is_empty() {
                 println!("no pending devices to approve");
+            }
+            if !refused.is_empty() {
+                bail!("not approved:\n  {}", refused.join("\n  "));
             }
         }
         DevicesCommand::Revoke { id } => {

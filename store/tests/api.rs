@@ -25,7 +25,6 @@ use sealcam_store::config::Config;
 use sealcam_store::ids::OneTimeCode;
 use sealcam_store::server::{self, Opened};
 use sealcam_store::state::AppState;
-use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 struct Harness {
@@ -226,14 +225,12 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
     assert_eq!(r.status, StatusCode::CREATED);
     let code = r.json()["code"].as_str().expect("code").to_string();
     let device = DeviceSigningKey::generate();
-    let mut proof_msg = b"sealcam/v1/enrol\0".to_vec();
-    proof_msg.extend_from_slice(&Sha256::digest(code.as_bytes()));
-    let proof = URL_SAFE_NO_PAD.encode(device.sign(&proof_msg));
+    let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&code).expect("a code");
     let r = h
         .anon(
             Method::POST,
             "/v1/enrol",
-            serde_json::json!({"code": code, "device_key": device.public().to_string(), "proof": proof}),
+            sealcam_core::protocol::enrolment::enrol_request(&code, &device),
         )
         .await;
     assert_eq!(
@@ -554,15 +551,9 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
         )
         .await;
     let code = r.json()["code"].as_str().expect("code").to_string();
-    let enrol = |key: &DeviceSigningKey| {
-        let mut m = b"sealcam/v1/enrol\0".to_vec();
-        m.extend_from_slice(&Sha256::digest(code.as_bytes()));
-        serde_json::json!({
-            "code": code,
-            "device_key": key.public().to_string(),
-            "proof": URL_SAFE_NO_PAD.encode(key.sign(&m)),
-        })
-    };
+    let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&code).expect("a code");
+    let enrol =
+        |key: &DeviceSigningKey| sealcam_core::protocol::enrolment::enrol_request(&code, key);
     let d1 = DeviceSigningKey::generate();
     let d2 = DeviceSigningKey::generate();
     assert_eq!(
@@ -601,7 +592,7 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
     let r = h
         .signed(&w.org, Method::GET, "/v1/enrolments", vec![])
         .await;
-    assert!(!String::from_utf8_lossy(&r.body).contains(&code));
+    assert!(!String::from_utf8_lossy(&r.body).contains(code.expose()));
     // Directory versions must increase.
     let r = h
         .signed(&w.org, Method::PUT, "/v1/directory", directory(&w.org, 1))

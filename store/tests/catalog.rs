@@ -153,23 +153,23 @@ fn enrolment_codes_single_use_and_devices_unique() {
     let k1 = DeviceSigningKey::generate().public();
     let k2 = DeviceSigningKey::generate().public();
     assert!(
-        c.enrol_device([5; 32], &k1, 201, ev(1))
+        c.enrol_device([5; 32], &k1, [7; 32], 201, ev(1))
             .expect("enrol")
             .is_none(),
         "expired"
     );
     assert!(
-        c.enrol_device([6; 32], &k1, 150, ev(1))
+        c.enrol_device([6; 32], &k1, [7; 32], 150, ev(1))
             .expect("enrol")
             .is_none(),
         "unknown"
     );
     assert!(c
-        .enrol_device([5; 32], &k1, 150, ev(1))
+        .enrol_device([5; 32], &k1, [7; 32], 150, ev(1))
         .expect("enrol")
         .is_some());
     assert!(
-        c.enrol_device([5; 32], &k2, 150, ev(1))
+        c.enrol_device([5; 32], &k2, [7; 32], 150, ev(1))
             .expect("enrol")
             .is_none(),
         "used"

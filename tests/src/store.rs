@@ -1019,9 +1019,10 @@ pub fn seal_unsigned(recipients: &[Recipient]) -> Sealed {
 
 /// The enrolment proof: the device key's signature over
 /// `"sealcam/v1/enrol\0" ‖ SHA-256(code)`, base64url.
-pub fn enrol_proof(key: &DeviceSigningKey, code: &str) -> String {
-    let mut m = b"sealcam/v1/enrol\0".to_vec();
-    m.extend_from_slice(&sha256(code.as_bytes()));
+/// A proof of possession over the SHA-256 of `text` (which, for a valid
+/// proof, is the canonical code: see core::protocol::enrolment).
+pub fn enrol_proof(key: &DeviceSigningKey, text: &str) -> String {
+    let m = sealcam_core::protocol::enrolment::proof_message(&sha256(text.as_bytes()));
     b64(&key.sign(&m))
 }
 
@@ -1210,11 +1211,11 @@ impl World {
             .anonymous()
             .post_json(
                 "/v1/enrol",
-                &json!({
-                    "code": code,
-                    "device_key": key.public().to_string(),
-                    "proof": enrol_proof(&key, &code),
-                }),
+                &sealcam_core::protocol::enrolment::enrol_request(
+                    &sealcam_core::protocol::enrolment::OneTimeCode::parse(&code)
+                        .expect("the store's code parses"),
+                    &key,
+                ),
             )
             .await
             .expect(201, "POST /v1/enrol");

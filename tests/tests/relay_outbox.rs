@@ -49,6 +49,35 @@ fn stored(dep: &Deployment) -> BTreeSet<String> {
     dep.stored_ids().into_iter().collect()
 }
 
+/// How many envelopes the store logged as accepted.
+fn upload_entries(dep: &Deployment) -> u64 {
+    let db = rusqlite::Connection::open_with_flags(
+        dep.store.data_dir().join("catalog.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open the catalog");
+    db.query_row(
+        "SELECT COUNT(*) FROM audit WHERE action = 'envelope.upload'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| u64::try_from(n).unwrap_or(0))
+    .expect("count")
+}
+
+/// Every queued envelope is either still queued or in the store.
+fn none_lost(queued: &BTreeSet<String>, left: &BTreeSet<String>, stored: &BTreeSet<String>) {
+    let lost: Vec<_> = queued
+        .iter()
+        .filter(|id| !left.contains(*id) && !stored.contains(*id))
+        .collect();
+    assert!(lost.is_empty(), "envelopes lost: {lost:?}");
+    assert!(
+        left.is_subset(queued),
+        "unknown envelopes appeared in the outbox"
+    );
+}
+
 /// Up to `n` corpus JPEGs, largest first (slow uploads make "mid-upload"
 /// reachable).
 fn corpus_jpegs(n: usize) -> Option<Vec<PathBuf>> {
@@ -174,14 +203,7 @@ fn store_killed_mid_upload_then_everything_delivered_once() {
         "the store was killed after every upload; the test did not reach mid-upload"
     );
     // Nothing the store did not confirm left the outbox.
-    let left = outbox_ids(&home);
-    assert!(
-        left.iter().all(|id| queued.contains(id)) && left.len() + at_kill.len() >= queued.len(),
-        "envelopes lost: {} queued, {} stored, {} left",
-        queued.len(),
-        at_kill.len(),
-        left.len()
-    );
+    none_lost(&queued, &outbox_ids(&home), &at_kill);
 
     dep.restart_store();
     assert!(
@@ -224,8 +246,7 @@ fn agent_killed_mid_upload_then_everything_delivered_once() {
         at_kill.len() < queued.len(),
         "the agent was killed after every upload; the test did not reach mid-upload"
     );
-    let left = outbox_ids(&home);
-    assert!(left.len() + at_kill.len() >= queued.len(), "envelopes lost");
+    none_lost(&queued, &outbox_ids(&home), &at_kill);
     // No temporary files: a killed write is removed when the outbox opens.
     ok(&sync(&home), "outbox --sync after the kill");
     assert!(outbox_ids(&home).is_empty());
@@ -365,6 +386,32 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
         stored(&dep),
         captured,
         "exactly the 500 captured envelopes, each once"
+    );
+    // Each accepted exactly once: the store logs one upload per new
+    // envelope (a resend of the same bytes answers with the same receipt
+    // and logs nothing new).
+    assert_eq!(upload_entries(&dep), 500, "envelope.upload audit entries");
+    let (mut queued, mut uploaded, mut retries) = (BTreeSet::new(), BTreeSet::new(), 0);
+    for e in events.try_iter() {
+        match e {
+            sealcam_core::relay::Event::Queued { id, .. } => {
+                queued.insert(id.to_string());
+            }
+            sealcam_core::relay::Event::Uploaded { id } => {
+                assert!(
+                    uploaded.insert(id.to_string()),
+                    "{id} reported uploaded twice"
+                );
+            }
+            sealcam_core::relay::Event::Retrying { .. } => retries += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(queued, captured, "one Queued event per capture");
+    assert_eq!(uploaded, captured, "one Uploaded event per envelope");
+    assert!(
+        retries > 0,
+        "the cut connections produced no Retrying event"
     );
     sealcam_tests::summary(&format!(
         "relay: 500 captures through the flaky link: {} connections, {} cut, {} stalled; 500 stored, 0 duplicates",

@@ -364,11 +364,11 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
             let key = DeviceSigningKey::generate();
             simple(
                 template,
-                Body::Json(json!({
-                    "code": code,
-                    "device_key": key.public().to_string(),
-                    "proof": enrol_proof(&key, &code),
-                })),
+                Body::Json(sealcam_core::protocol::enrolment::enrol_request(
+                    &sealcam_core::protocol::enrolment::OneTimeCode::parse(&code)
+                        .expect("the store's code parses"),
+                    &key,
+                )),
             )
         }
         Ep::PutCertificate => {
@@ -953,12 +953,14 @@ async fn enrolment_codes_and_device_certificates() {
     let store = StoreProcess::start_with_config(CONFIG);
     let w = World::new(&store, 1, 1).await;
     let anon = w.client.anonymous();
-    let enrol = |code: String, key: &DeviceSigningKey, proof_code: &str| {
-        json!({
-            "code": code,
-            "device_key": key.public().to_string(),
-            "proof": enrol_proof(key, proof_code),
-        })
+    // The body a device sends for the code as typed (canonicalised on the
+    // device), with the proof over `proof_code`'s digest.
+    let enrol = |typed: String, key: &DeviceSigningKey, proof_code: &str| {
+        let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&typed)
+            .expect("the test's code parses");
+        let mut body = sealcam_core::protocol::enrolment::enrol_request(&code, key);
+        body["proof"] = json!(enrol_proof(key, proof_code));
+        body
     };
 
     // Typed loosely, proof over the canonical form: accepted.
@@ -1177,4 +1179,58 @@ async fn bootstrap_code_is_new_at_every_start_until_bootstrapped() {
     sealcam_tests::store::bootstrap(&client, &org, &as_typed(&second))
         .await
         .expect(200, "bootstrap with the current code, typed loosely");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anonymous_endpoints_are_rate_limited_per_ip() {
+    let store = StoreProcess::start_with_config(
+        "
+[rate_limit]
+ip_per_minute = 1
+ip_burst = 3
+link_per_minute = 100000
+link_burst = 100000
+",
+    );
+    let anon = store.client().anonymous();
+    let key = DeviceSigningKey::generate();
+    let code = "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ";
+    let body = sealcam_core::protocol::enrolment::enrol_request(
+        &sealcam_core::protocol::enrolment::OneTimeCode::parse(code).expect("a well-formed code"),
+        &key,
+    );
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..10 {
+        let r = anon.post_json("/v1/enrol", &body).await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.unwrap_or_else(|| {
+        panic!("10 anonymous enrolments with burst 3, 1/min: never 429 ({statuses:?})")
+    });
+    assert!(
+        statuses[..statuses.len() - 1].iter().all(|s| *s == 403),
+        "before the limit, an unknown code is 403: {statuses:?}"
+    );
+    assert!(statuses.len() >= 4, "429 within the burst: {statuses:?}");
+    let retry = r.header("retry-after").expect("429 carries retry-after");
+    assert!(
+        retry.trim().parse::<u64>().is_ok_and(|s| s >= 1),
+        "retry-after is not a number of seconds: {retry}"
+    );
+    // Bootstrap is anonymous too: limited from the same IP.
+    let org = Arc::new(OrgSigningKey::generate());
+    let code = store.bootstrap_code.clone().expect("code");
+    sealcam_tests::store::bootstrap(&store.client(), &org, &code)
+        .await
+        .expect(429, "bootstrap from a rate-limited IP");
+    // Signed requests are not: /healthz and /v1/info are not anonymous-
+    // limited endpoints either.
+    anon.get("/healthz")
+        .await
+        .expect(200, "healthz from a rate-limited IP");
 }

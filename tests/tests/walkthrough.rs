@@ -191,3 +191,71 @@ fn exiftool_finds_no_gps(image: &std::path::Path) {
         ),
     }
 }
+
+/// A compromised store inserts a pending device of its own (its key, a
+/// real enrolment id, a made-up binding, and one with an enrolment the
+/// admin never made): the administrator's approval refuses both and signs
+/// nothing.
+#[test]
+fn a_compromised_store_cannot_get_its_own_device_certified() {
+    use sealcam_core::keys::DeviceSigningKey;
+    let dep = Deployment::new(1);
+    let o = dep.admin(&[
+        "enrol",
+        "create",
+        "--name",
+        "Dr Jane Doe",
+        "--registration-body",
+        "GMC",
+        "--registration-number",
+        "7654321",
+        "--no-qr",
+    ]);
+    ok(&o, "enrol create");
+    let local: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dep.dir.path().join("admin/enrolments.json")).expect("enrolments.json"),
+    )
+    .expect("json");
+    let enrolment_id = local["open"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .expect("the admin home recorded the enrolment");
+    let db = rusqlite::Connection::open(dep.store.data_dir().join("catalog.sqlite"))
+        .expect("open the catalog");
+    let clinician =
+        r#"{"name":"Dr Jane Doe","registration_body":"GMC","registration_number":"7654321"}"#;
+    let forged = [
+        (DeviceSigningKey::generate(), enrolment_id.clone()),
+        (
+            DeviceSigningKey::generate(),
+            "00112233445566778899aabbccddeeff".to_owned(),
+        ),
+    ];
+    for (key, enrolment) in &forged {
+        db.execute(
+            "INSERT INTO devices (device_id, device_key, clinician, state, enrolled_at, certificate, enrolment_id, binding)
+             VALUES (?1, ?2, ?3, 'pending', 1, NULL, ?4, ?5)",
+            rusqlite::params![
+                key.public().id().to_string(),
+                key.public().to_string(),
+                clinician,
+                enrolment,
+                &[0x42u8; 32][..]
+            ],
+        )
+        .expect("insert a forged pending device");
+    }
+    drop(db);
+    let o = dep.admin(&["devices", "approve", "--all"]);
+    assert!(!o.status.success(), "the forged devices were approved");
+    let err = text(&o.stderr);
+    assert!(err.contains("binding check failed"), "{err}");
+    assert!(err.contains("not made from this admin home"), "{err}");
+    let o = dep.admin(&["devices", "list"]);
+    ok(&o, "devices list");
+    assert!(
+        !text(&o.stdout).contains("\"active\""),
+        "{}",
+        text(&o.stdout)
+    );
+}

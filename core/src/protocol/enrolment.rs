@@ -23,7 +23,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::keys::DevicePublicKey;
+use super::text::{b64, hex};
+use crate::keys::{DevicePublicKey, DeviceSigningKey};
 
 /// Domain-separation prefix of the device's proof of possession.
 pub const ENROL_CONTEXT: &[u8] = b"sealcam/v1/enrol\0";
@@ -122,6 +123,18 @@ impl OneTimeCode {
     }
 }
 
+/// The body of `POST /v1/enrol` for `key` and `code`:
+/// `{"code_digest", "device_key", "proof", "binding"}` (docs/API.md).
+pub fn enrol_request(code: &OneTimeCode, key: &DeviceSigningKey) -> serde_json::Value {
+    let digest = code.digest();
+    serde_json::json!({
+        "code_digest": hex(&digest),
+        "device_key": key.public().to_string(),
+        "proof": b64(&key.sign(&proof_message(&digest))),
+        "binding": b64(&code.binding(&key.public())),
+    })
+}
+
 /// The message a device signs to prove it holds its key: context ‖ the
 /// code's digest.
 pub fn proof_message(code_digest: &[u8; 32]) -> Vec<u8> {
@@ -133,7 +146,6 @@ pub fn proof_message(code_digest: &[u8; 32]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::DeviceSigningKey;
 
     #[test]
     fn codes_generate_parse_and_redact() {

@@ -8,7 +8,6 @@ use std::io::Read;
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::Method;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::RelayError;
 use crate::envelope::EnvelopeId;
@@ -17,10 +16,9 @@ use crate::protocol::request::{
     authorize_now, content_sha256, content_sha256_header, RequestSigner, RequestTarget,
     CONTENT_SHA256_HEADER,
 };
+use crate::protocol::enrolment::{enrol_request, OneTimeCode};
 use crate::protocol::Receipt;
 
-/// Label of the proof of possession sent with an enrolment.
-pub const ENROL_CONTEXT: &[u8] = b"sealcam/v1/enrol\0";
 
 /// `GET /v1/info`.
 #[derive(Debug, Deserialize)]
@@ -301,16 +299,13 @@ impl StoreClient {
         r.json().map_err(network)
     }
 
-    /// `POST /v1/enrol`: registers `key` with the one-time `code`.
+    /// `POST /v1/enrol`: registers `key` with the one-time `code`. Only the
+    /// code's digest and the binding are sent, never the code.
     pub fn enrol(&self, code: &str, key: &DeviceSigningKey) -> Result<Me, RelayError> {
-        let mut proof_message = ENROL_CONTEXT.to_vec();
-        proof_message.extend_from_slice(&Sha256::digest(code.as_bytes()));
-        let proof = crate::protocol::text::b64(&key.sign(&proof_message));
-        let body = serde_json::json!({
-            "code": code,
-            "device_key": key.public().to_string(),
-            "proof": proof,
-        });
+        let code = OneTimeCode::parse(code).ok_or(RelayError::BadPayload(
+            "the enrolment code is not a sealcam code (32 characters in groups of 4)",
+        ))?;
+        let body = enrol_request(&code, key);
         let r = self
             .http
             .post(self.url("/v1/enrol"))

@@ -73,10 +73,7 @@ fn valid_url(url: &str) -> bool {
 }
 
 fn valid_code(code: &str) -> bool {
-    (8..=64).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+    crate::protocol::enrolment::OneTimeCode::parse(code).is_some_and(|c| c.expose() == code)
 }
 
 impl EnrolmentPayload {
@@ -90,7 +87,7 @@ impl EnrolmentPayload {
         }
         if !valid_code(code) {
             return Err(RelayError::BadPayload(
-                "the enrolment code must be 8 to 64 characters of A-Z, 0-9 and '-'",
+                "the enrolment code must be a sealcam code: 8 groups of 4 characters (XXXX-XXXX-…)",
             ));
         }
         Ok(EnrolmentPayload {
@@ -161,7 +158,7 @@ mod tests {
             "https://127.0.0.1:8443/",
             [7; 32],
             OrgId([9; 16]),
-            "ABCD-EFGH-JKMN-PQRS",
+            "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789",
         )
         .expect("valid")
     }
@@ -176,6 +173,7 @@ mod tests {
             p
         );
         assert!(!format!("{p:?}").contains("ABCD"));
+        assert!(EnrolmentPayload::new("https://x", [0; 32], OrgId([0; 16]), "abcd-efgh").is_err());
     }
 
     #[test]
@@ -190,7 +188,7 @@ mod tests {
             good.replace("pin=sha256/", "pin=sha1/"),
             format!("{good};x=1"),
             good.replace("8443", "8443?x"),
-            good.replace(";code=ABCD-EFGH-JKMN-PQRS", ";code=ABC"),
+            good.replace(";code=ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789", ";code=ABC"),
             "x".repeat(2000),
         ] {
             assert!(EnrolmentPayload::parse(&bad).is_err(), "{bad:?} parsed");

@@ -29,7 +29,7 @@ mod outbox;
 pub mod pin;
 mod uploader;
 
-pub use client::{DeviceState, StoreClient, Upload, ENROL_CONTEXT};
+pub use client::{DeviceState, StoreClient, Upload};
 pub use enrolment::{parse_pin, pin_to_string, EnrolmentPayload};
 pub use error::RelayError;
 pub use home::DeviceConfig;

@@ -113,6 +113,12 @@ pub struct Device {
     pub enrolled_at: u64,
     /// The org-signed certificate, once approved.
     pub certificate: Option<Vec<u8>>,
+    /// The enrolment (code) it registered with.
+    pub enrolment_id: crate::ids::EnrolmentId,
+    /// The device's enrolment binding (HMAC keyed by the code over its
+    /// key; core::protocol::enrolment): the store cannot make one, the
+    /// admin checks it before approving.
+    pub binding: [u8; 32],
 }
 
 /// A records staff member.
@@ -294,6 +300,7 @@ pub trait Catalog: Send + Sync + 'static {
         &self,
         code_hash: [u8; 32],
         key: &DevicePublicKey,
+        binding: [u8; 32],
         now: u64,
         audit: AuditEvent,
     ) -> CatalogResult<Option<Device>>;

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS devices (
     state TEXT NOT NULL,
     enrolled_at INTEGER NOT NULL,
     certificate BLOB,
-    enrolment_id TEXT NOT NULL
+    enrolment_id TEXT NOT NULL,
+    binding BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS staff (
     staff_id TEXT PRIMARY KEY,
@@ -180,9 +181,12 @@ struct RawDevice {
     state: String,
     enrolled_at: u64,
     certificate: Option<Vec<u8>>,
+    enrolment_id: String,
+    binding: Vec<u8>,
 }
 
-const DEVICE_COLS: &str = "device_id, device_key, clinician, state, enrolled_at, certificate";
+const DEVICE_COLS: &str =
+    "device_id, device_key, clinician, state, enrolled_at, certificate, enrolment_id, binding";
 
 fn raw_device(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
     Ok(RawDevice {
@@ -192,6 +196,8 @@ fn raw_device(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
         state: r.get(3)?,
         enrolled_at: u64_col(r, 4)?,
         certificate: r.get(5)?,
+        enrolment_id: r.get(6)?,
+        binding: r.get(7)?,
     })
 }
 
@@ -209,6 +215,11 @@ fn device_from(raw: RawDevice) -> CatalogResult<Device> {
         state,
         enrolled_at: raw.enrolled_at,
         certificate: raw.certificate,
+        enrolment_id: parse(&raw.enrolment_id, "enrolment id")?,
+        binding: raw
+            .binding
+            .try_into()
+            .map_err(|_| corrupt("enrolment binding"))?,
     })
 }
 
@@ -675,6 +686,7 @@ impl Catalog for SqliteCatalog {
         &self,
         code_hash: [u8; 32],
         key: &DevicePublicKey,
+        binding: [u8; 32],
         now: u64,
         mut audit: AuditEvent,
     ) -> CatalogResult<Option<Device>> {
@@ -709,14 +721,15 @@ impl Catalog for SqliteCatalog {
             params![enrolment_id, device_id.to_string()],
         )?;
         tx.execute(
-            "INSERT INTO devices (device_id, device_key, clinician, state, enrolled_at, enrolment_id)
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5)",
+            "INSERT INTO devices (device_id, device_key, clinician, state, enrolled_at, enrolment_id, binding)
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6)",
             params![
                 device_id.to_string(),
                 key.to_string(),
                 clinician,
                 i(now),
-                enrolment_id
+                enrolment_id,
+                &binding[..]
             ],
         )?;
         audit = audit.with_detail(serde_json::json!({"enrolment_id": enrolment_id}));
@@ -729,6 +742,8 @@ impl Catalog for SqliteCatalog {
             state: DeviceState::Pending,
             enrolled_at: now,
             certificate: None,
+            enrolment_id: parse(&enrolment_id, "enrolment id")?,
+            binding,
         }))
     }
 

@@ -21,6 +21,8 @@ fn device_json(d: &Device) -> serde_json::Value {
         "clinician": d.clinician,
         "state": d.state,
         "enrolled_at": d.enrolled_at,
+        "enrolment_id": d.enrolment_id,
+        "binding": URL_SAFE_NO_PAD.encode(d.binding),
     })
 }
 

@@ -15,9 +15,7 @@ use crate::catalog::Enrolment;
 use crate::error::{ApiError, StoreError};
 use crate::ids::{unix_now, EnrolmentId, OneTimeCode};
 use crate::state::AppState;
-
-/// Domain-separation prefix of the device's enrolment proof.
-pub const ENROL_CONTEXT: &[u8] = b"sealcam/v1/enrol\0";
+use sealcam_core::protocol::enrolment::proof_message;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,16 +91,10 @@ pub(crate) async fn revoke(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnrolBody {
-    code: String,
+    code_digest: String,
     device_key: String,
     proof: String,
-}
-
-/// The message a device signs to prove it holds its key.
-pub fn enrol_proof_message(code: &OneTimeCode) -> Vec<u8> {
-    let mut m = ENROL_CONTEXT.to_vec();
-    m.extend_from_slice(&code.hash());
-    m
+    binding: String,
 }
 
 pub(crate) async fn enrol(
@@ -116,28 +108,43 @@ pub(crate) async fn enrol(
     let bad_code = || {
         ApiError::forbidden("the enrolment code is unknown, already used or expired; ask the administrator for a new one")
     };
-    let code = OneTimeCode::parse(&b.code).ok_or_else(bad_code)?;
+    // The device sends the code's digest, never the code: the store keeps
+    // only digests, and the binding below is keyed by the code itself.
+    let digest: [u8; 32] = hex::decode(&b.code_digest)
+        .ok()
+        .filter(|_| b.code_digest.bytes().all(|c| !c.is_ascii_uppercase()))
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_code_digest",
+                "code_digest must be 64 lower-case hex digits (SHA-256 of the canonical code)",
+            )
+        })?;
     let key: DevicePublicKey = b.device_key.parse().map_err(|_| {
         ApiError::bad_request(
             "bad_key",
             "device_key is not a device public key (sealcamdev1…)",
         )
     })?;
-    let proof: [u8; 64] = URL_SAFE_NO_PAD
-        .decode(b.proof.as_bytes())
-        .ok()
+    let b64_n = |s: &str| URL_SAFE_NO_PAD.decode(s.as_bytes()).ok();
+    let proof: [u8; 64] = b64_n(&b.proof)
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| {
             ApiError::bad_request("bad_proof", "proof must be 86 base64url characters")
         })?;
-    key.verify(&enrol_proof_message(&code), &proof)
-        .map_err(|_| {
-            ApiError::bad_request(
-                "bad_proof",
-                "the proof is not the device key's signature over the enrolment code",
-            )
+    let binding: [u8; 32] = b64_n(&b.binding)
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("bad_binding", "binding must be 43 base64url characters")
         })?;
-    let hash = code.hash();
+    key.verify(&proof_message(&digest), &proof).map_err(|_| {
+        ApiError::bad_request(
+            "bad_proof",
+            "the proof is not the device key's signature over the enrolment code",
+        )
+    })?;
+    let hash = digest;
+
     let device_id = key.id();
     let ev = AuditEvent::new(
         Action::DeviceEnrol,
@@ -145,10 +152,12 @@ pub(crate) async fn enrol(
         device_id.to_string(),
     );
     let r = state
-        .db(move |c| match c.enrol_device(hash, &key, unix_now(), ev) {
-            Err(StoreError::Conflict) => Ok(Err(())),
-            other => other.map(Ok),
-        })
+        .db(
+            move |c| match c.enrol_device(hash, &key, binding, unix_now(), ev) {
+                Err(StoreError::Conflict) => Ok(Err(())),
+                other => other.map(Ok),
+            },
+        )
         .await?;
     match r {
         Ok(Some(d)) => Ok((
