@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The store accepts a timestamp within [`MAX_CLOCK_SKEW_SECS`] of its
-//! clock and each `(key, nonce)` pair once (it remembers nonces for
+//! clock and each `(role, key, nonce)` once (it remembers nonces for
 //! [`NONCE_TTL_SECS`]); that replay cache is the store's job, not this
 //! module's.
 
