@@ -964,7 +964,7 @@ async fn enrolment_codes_and_device_certificates() {
     };
 
     // Typed loosely, proof over the canonical form: accepted.
-    let (_, code) = w.enrolment_code().await;
+    let (enrolment_id, code) = w.enrolment_code().await;
     let key = DeviceSigningKey::generate();
     let r = anon
         .post_json("/v1/enrol", &enrol(as_typed(&code), &key, &code))
@@ -974,6 +974,47 @@ async fn enrolment_codes_and_device_certificates() {
             "enrol with the code typed in lower case, aliases, no dashes",
         );
     assert_eq!(r.json()["state"], "pending");
+    // The store lists the device's binding; the admin, who holds the code,
+    // can check it (the store, which never saw the code, could not have
+    // made it for a key of its own).
+    let devices = w
+        .admin()
+        .get("/v1/devices")
+        .await
+        .expect(200, "devices")
+        .json();
+    let listed = devices
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|d| d["device_id"] == key.public().id().to_string().as_str())
+                .cloned()
+        })
+        .expect("the enrolled device is listed");
+    assert_eq!(listed["state"], "pending");
+    assert_eq!(listed["enrolment_id"], enrolment_id.as_str());
+    {
+        use base64::Engine as _;
+        use sealcam_core::protocol::enrolment::OneTimeCode;
+        let binding: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(listed["binding"].as_str().expect("binding"))
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .expect("binding is 32 bytes base64url");
+        let the_code = OneTimeCode::parse(&code).expect("code");
+        assert!(
+            the_code.verify_binding(&key.public(), &binding),
+            "the listed binding does not verify under the code"
+        );
+        assert!(
+            !OneTimeCode::generate().verify_binding(&key.public(), &binding),
+            "the binding verifies under another code"
+        );
+        assert!(
+            !the_code.verify_binding(&DeviceSigningKey::generate().public(), &binding),
+            "the binding verifies for another device key"
+        );
+    }
     // The listing never shows a code.
     let list = w.admin().get("/v1/enrolments").await.expect(200, "list");
     assert!(
