@@ -89,6 +89,8 @@ pub struct Limits {
     pub request_timeout_secs: u64,
     /// Envelopes verified in memory at once; 0 = twice the CPU count.
     pub verify_concurrency: usize,
+    /// Connections served at once; more wait (unread) until one closes.
+    pub max_connections: usize,
     /// Bytes of envelopes held in memory for verification at once (MiB);
     /// an envelope larger than this is verified alone.
     pub verify_memory_mib: u32,
@@ -102,6 +104,7 @@ impl Default for Limits {
             request_timeout_secs: 300,
             verify_concurrency: 0,
             verify_memory_mib: 128,
+            max_connections: 512,
         }
     }
 }
@@ -250,6 +253,9 @@ impl Config {
         }
         if self.limits.max_envelope_bytes == 0 {
             return bad("limits.max_envelope_bytes must be positive");
+        }
+        if self.limits.max_connections == 0 {
+            return bad("limits.max_connections must be positive");
         }
         if self.limits.verify_memory_mib == 0 {
             return bad("limits.verify_memory_mib must be positive");

@@ -16,6 +16,7 @@
 //! | [`audit`] | hash chain: encoding, verification |
 //! | [`retention`] | background deletion of filed or old ciphertext |
 //! | [`rate_limit`], [`metrics`] | token buckets; Prometheus text |
+//! | [`conn_limit`] | connection limit (bounds memory whatever the number of clients) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod blobs;
 pub mod catalog;
 pub mod config;
+pub mod conn_limit;
 pub mod error;
 pub mod files;
 pub mod ids;

@@ -123,7 +123,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if public_url.is_some() {
                 cfg.public_url = public_url;
             }
+            // Blocking threads (file writes, catalog calls) are bounded so
+            // that memory does not grow with the number of concurrent
+            // uploads: each thread has its own stack and malloc cache.
             let rt = tokio::runtime::Builder::new_multi_thread()
+                .max_blocking_threads(server::MAX_BLOCKING_THREADS)
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;

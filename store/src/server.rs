@@ -32,10 +32,12 @@ use crate::tls;
 pub const CATALOG_FILE: &str = "catalog.sqlite";
 /// Store key file name in the data directory.
 pub const STORE_KEY_FILE: &str = "store.key";
+/// Threads for blocking work (file I/O, catalog calls).
+pub const MAX_BLOCKING_THREADS: usize = 256;
 /// HTTP/1 read buffer limit per connection.
-const HTTP1_MAX_BUF: usize = 64 * 1024;
+const HTTP1_MAX_BUF: usize = 32 * 1024;
 /// HTTP/2 flow-control windows (stream and connection).
-const HTTP2_WINDOW: u32 = 256 * 1024;
+const HTTP2_WINDOW: u32 = 128 * 1024;
 /// HTTP/2 streams per connection.
 const HTTP2_MAX_STREAMS: u32 = 32;
 /// How long in-flight requests may run after a shutdown signal.
@@ -267,6 +269,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let listen = config.listen;
+    let max_connections = config.limits.max_connections;
     let Opened {
         state,
         server_config,
@@ -296,7 +299,13 @@ pub async fn serve(
     });
     let retention = tokio::spawn(crate::retention::run(state.clone()));
     let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
-    let mut server = axum_server::from_tcp_rustls(listener, rustls).handle(handle);
+    let acceptor = crate::conn_limit::LimitedAcceptor::new(
+        axum_server::tls_rustls::RustlsAcceptor::new(rustls),
+        max_connections,
+    );
+    let mut server = axum_server::from_tcp(listener)
+        .acceptor(acceptor)
+        .handle(handle);
     // Memory bound under many concurrent uploads: what a connection may
     // have received but the handler not yet written to disk. hyper's
     // defaults (1 MiB HTTP/2 windows, ~400 KiB HTTP/1 buffers) times 200

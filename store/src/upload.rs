@@ -73,7 +73,7 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
         sha256: [0; 32],
         size: 0,
     };
-    let mut out = tokio::io::BufWriter::with_capacity(64 * 1024, file);
+    let mut out = tokio::io::BufWriter::with_capacity(32 * 1024, file);
     let mut hasher = Sha256::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
