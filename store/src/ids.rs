@@ -1,5 +1,5 @@
 //! Identifiers the store makes itself ([`LinkId`], [`EnrolmentId`]) and the
-//! secrets it hands out once ([`OneTimeCode`], [`LinkToken`]).
+//! secrets it hands out once ([`OneTimeCode`] from `sealcam_core`, [`LinkToken`]).
 //!
 //! Key ids (`DeviceId`, `StaffId`, `RecipientId`, `OrgId`) and
 //! `EnvelopeId` come from `sealcam_core`.
@@ -83,79 +83,10 @@ store_id!(
     EnrolmentId
 );
 
-/// Crockford base32 alphabet.
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A one-time code (bootstrap or enrolment): 20 random bytes written as 32
-/// Crockford base32 characters in 8 groups of 4 (`XXXX-XXXX-…`). Only its
-/// SHA-256 is stored. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OneTimeCode(Zeroizing<String>);
-
-impl OneTimeCode {
-    /// A fresh random code.
-    pub fn generate() -> Self {
-        let bytes = Zeroizing::new(random_bytes::<20>());
-        let mut chars = Zeroizing::new(String::with_capacity(39));
-        let mut acc: u64 = 0;
-        let mut bits = 0;
-        let mut n = 0;
-        for &b in bytes.iter() {
-            acc = (acc << 8) | u64::from(b);
-            bits += 8;
-            while bits >= 5 {
-                bits -= 5;
-                let idx = ((acc >> bits) & 31) as usize;
-                if n > 0 && n % 4 == 0 {
-                    chars.push('-');
-                }
-                chars.push(char::from(CROCKFORD[idx]));
-                n += 1;
-            }
-        }
-        OneTimeCode(chars)
-    }
-
-    /// Reads a code as typed: case-insensitive, dashes and spaces ignored,
-    /// Crockford's aliases (`O`→`0`, `I`/`L`→`1`) accepted. Returns the
-    /// canonical form, or `None` if it cannot be a code.
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut canon = Zeroizing::new(String::with_capacity(39));
-        let mut n = 0;
-        for c in s.chars() {
-            let c = match c.to_ascii_uppercase() {
-                '-' | ' ' => continue,
-                'O' => '0',
-                'I' | 'L' => '1',
-                c if CROCKFORD.contains(&(c as u8)) && c.is_ascii() => c,
-                _ => return None,
-            };
-            if n > 0 && n % 4 == 0 {
-                canon.push('-');
-            }
-            canon.push(c);
-            n += 1;
-        }
-        (n == 32).then_some(OneTimeCode(canon))
-    }
-
-    /// The canonical text (upper case, dashes): what is shown once.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// SHA-256 of the canonical text: what the catalog stores, and what the
-    /// device's enrolment proof signs.
-    pub fn hash(&self) -> [u8; 32] {
-        Sha256::digest(self.0.as_bytes()).into()
-    }
-}
-
-impl std::fmt::Debug for OneTimeCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OneTimeCode(<redacted>)")
-    }
-}
+/// One-time codes (bootstrap, enrolment): 20 random bytes as 32 Crockford
+/// base32 characters in 8 groups of 4; only `SHA-256(canonical text)` is
+/// stored. Shared with the devices and the admin tool.
+pub use sealcam_core::protocol::enrolment::OneTimeCode;
 
 /// A patient link token: 32 random bytes, base64url without padding (43
 /// characters). Only its SHA-256 is stored. `Debug` never shows it.
@@ -204,22 +135,6 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn code_shape_and_parse() {
-        let c = OneTimeCode::generate();
-        assert_eq!(c.expose().len(), 39);
-        assert_eq!(c.expose().matches('-').count(), 7);
-        let typed = c.expose().to_lowercase().replace('-', " ");
-        assert_eq!(OneTimeCode::parse(&typed), Some(c.clone()));
-        assert_eq!(OneTimeCode::parse(&typed).map(|p| p.hash()), Some(c.hash()));
-        assert!(OneTimeCode::parse("ABCD").is_none());
-        assert!(
-            OneTimeCode::parse(&c.expose().replace('-', "").replacen('0', "U", 1)).is_none()
-                || !c.expose().contains('0')
-        );
-        assert!(!format!("{c:?}").contains(&c.expose()[..4]));
-    }
 
     #[test]
     fn token_shape() {

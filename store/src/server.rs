@@ -233,7 +233,7 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
     let material = tls::load_or_generate(&data, operator, host)?;
     let bootstrap_code = if catalog.org_key()?.is_none() {
         let code = OneTimeCode::generate();
-        catalog.set_bootstrap_code(code.hash())?;
+        catalog.set_bootstrap_code(code.digest())?;
         Some(code)
     } else {
         None

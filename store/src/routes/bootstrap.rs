@@ -53,7 +53,7 @@ pub(crate) async fn bootstrap(
         .map_err(unauth)?;
     let bad_code = || ApiError::forbidden("the bootstrap code is wrong or was already used");
     let code = OneTimeCode::parse(&b.code).ok_or_else(bad_code)?;
-    let hash = code.hash();
+    let hash = code.digest();
     let ev = AuditEvent::new(
         Action::Bootstrap,
         format!("admin:{}", org.id()),

@@ -51,7 +51,7 @@ pub(crate) async fn create(
         state: crate::catalog::EnrolmentState::Open,
     };
     let (id, expires_at) = (e.id, e.expires_at);
-    let hash = code.hash();
+    let hash = code.digest();
     let ev = AuditEvent::new(Action::EnrolmentCreate, req.who.actor(), id.to_string())
         .with_detail(serde_json::json!({"expires_at": expires_at}));
     state.db(move |c| c.create_enrolment(&e, hash, ev)).await?;
