@@ -55,14 +55,26 @@ for _ in $(seq 1 "$n"); do images+=("$photo"); done
 bytes=$(( $(stat -c %s "$photo") * n ))
 
 now() { date +%s.%N; }
-t0=$(now)
+# CPU seconds (user + system) used so far by this shell's children (the
+# CLI) and by the store process: wall time minus CPU is waiting (fsync,
+# the network, the other side, the other core being busy).
+store_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$store_pid/stat"; }
+marks=()
+mark() {
+    local t c
+    t=$(now)
+    times >"$work/times"
+    c=$(tail -1 "$work/times" | python3 -c 'import sys,re; print(sum(int(m)*60+float(s) for m,s in re.findall(r"(\d+)m([\d.]+)s", sys.stdin.read())))')
+    marks+=("$t $c $(store_cpu)")
+}
+mark
 s send "${images[@]}" --home device --no-upload \
     --nhs "943 476 5919" --site "left forearm" --consent care --consent-method verbal --consent-by patient >/dev/null 2>&1
-t1=$(now)
+mark
 s outbox --sync --home device >/dev/null
-t2=$(now)
+mark
 s records pull --no-progress -i records.key --auth-key staff.key --store "$url" --pin "$pin" --org org.pub -o filed >/dev/null 2>&1
-t3=$(now)
+mark
 
 filed=$(find filed -mindepth 1 -maxdepth 1 -type d | wc -l)
 left=$(find device/outbox -maxdepth 1 -name '*.sealcam' | wc -l)
@@ -71,16 +83,18 @@ if [[ "$filed" -ne "$n" || "$left" -ne 0 ]]; then
     echo "FAILED: $filed of $n filed, $left left in the outbox" >&2
     exit 1
 fi
-python3 - "$n" "$bytes" "$t0" "$t1" "$t2" "$t3" "$rss" "$(nproc)" "$(uptime | sed 's/.*load average: //')" <<'PY'
+python3 - "$n" "$bytes" "$rss" "$(nproc)" "$(uptime | sed 's/.*load average: //')" "${marks[@]}" <<'PY'
 import sys
-n, b = int(sys.argv[1]), int(sys.argv[2])
-t0, t1, t2, t3 = map(float, sys.argv[3:7])
-rss, cores, load = int(sys.argv[7]), sys.argv[8], sys.argv[9]
+n, b, rss, cores, load = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+m = [tuple(map(float, x.split())) for x in sys.argv[6:]]
 print(f"end to end: {n} x 12 MP photos ({b/1e6:.0f} MB), {cores} cores, load {load}")
-print(f"| phase | total s | per image ms | images/s | MB/s |")
-print(f"|---|---:|---:|---:|---:|")
-for name, a, z in (("capture (send --no-upload)", t0, t1), ("upload (outbox --sync)", t1, t2), ("pull (records pull)", t2, t3), ("**total**", t0, t3)):
-    d = z - a
-    print(f"| {name} | {d:.2f} | {1000*d/n:.1f} | {n/d:.1f} | {b/1e6/d:.0f} |")
+print("| phase | wall s | per image ms | images/s | MB/s | CLI CPU ms/image | store CPU ms/image | waiting ms/image |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+names = ["capture (send --no-upload)", "upload (outbox --sync)", "pull (records pull)"]
+rows = [(names[i], m[i], m[i + 1]) for i in range(3)] + [("**total**", m[0], m[3])]
+for name, a, z in rows:
+    wall, cli, store = z[0] - a[0], z[1] - a[1], z[2] - a[2]
+    wait = max(0.0, wall - cli - store)
+    print(f"| {name} | {wall:.2f} | {1000*wall/n:.1f} | {n/wall:.1f} | {b/1e6/wall:.0f} | {1000*cli/n:.1f} | {1000*store/n:.1f} | {1000*wait/n:.1f} |")
 print(f"store peak RSS (VmHWM): {rss/1024:.0f} MiB")
 PY
