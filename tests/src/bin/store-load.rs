@@ -368,8 +368,14 @@ async fn run(a: Args) -> i32 {
     let max = lat.last().copied().unwrap_or(f64::NAN);
     println!("--- results ({}) ---", a.mode);
     println!(
-        "uploads: {n} ({ok} ok, {} errors) in {wall:.2}s",
-        errors.len()
+        "uploads: {n} ({ok} ok, {} errors) in {wall:.2}s, answered over {}",
+        errors.len(),
+        versions
+            .iter()
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!("throughput: {eps:.1} envelopes/s, {mbps:.1} MB/s");
     println!("latency: p50 {p50:.3}s, p99 {p99:.3}s, max {max:.3}s");
