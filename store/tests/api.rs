@@ -857,3 +857,22 @@ async fn concurrent_uploads_of_one_id_do_not_corrupt_each_other() {
     let r = w.h.signed(&w.staff, Method::GET, &path, vec![]).await;
     assert!(r.body == a.bytes || r.body == b.bytes);
 }
+
+#[tokio::test]
+async fn link_uploads_verify_signed_envelopes_in_full() {
+    let w = world().await;
+    let h = &w.h;
+    let r = h
+        .json(&w.staff, Method::POST, "/v1/links", serde_json::json!({}))
+        .await;
+    let token = r.json()["token"].as_str().expect("token").to_string();
+    let env = sealed(&w, 3_000, &[1], "signed via link");
+    let mut bad = env.bytes.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1; // in the signature
+    let path = format!("/v1/link/envelopes/{}", env.id);
+    let r = h.link(&token, Method::PUT, &path, bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = h.link(&token, Method::PUT, &path, env.bytes.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}
