@@ -51,13 +51,13 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-/// Reads, strips and describes one image: its bytes and its record.
+/// Reads, strips and describes one image: its record.
 fn prepare(
     args: &SendArgs,
     path: &std::path::Path,
     certificate: &sealcam_core::keys::DeviceCertificate,
     device_id: DeviceIdHex,
-) -> Result<(Zeroizing<Vec<u8>>, sealcam_core::record::ClinicalRecord)> {
+) -> Result<sealcam_core::record::ClinicalRecord> {
     let input = Zeroizing::new(io::read_input(path, args.max_size)?);
     // Sanitized here for the record's image description; capture strips
     // the same bytes again (idempotent) before sealing.
@@ -74,7 +74,7 @@ fn prepare(
             signer: Some((certificate.clinician(), device_id)),
         })
         .with_context(|| format!("the record for {}", path.display()))?;
-    Ok((input, record))
+    Ok(record)
 }
 
 /// Runs `send`; returns the process exit status.
@@ -99,10 +99,12 @@ pub fn run(args: SendArgs) -> Result<u8> {
 
     // Every image is read, stripped and described first: a file that cannot
     // be sent stops the command before anything is queued, so re-running it
-    // after a fix cannot queue the others twice.
+    // after a fix cannot queue the others twice. Only the records (small)
+    // are kept; each image is read again when it is sealed.
     let checking = bar(args.images.len() as u64, "checking  [{bar:30}] {pos}/{len}");
+    let mut records = Vec::with_capacity(args.images.len());
     for path in &args.images {
-        prepare(&args, path, &certificate, device_id)?;
+        records.push(prepare(&args, path, &certificate, device_id)?);
         checking.inc(1);
     }
     checking.finish_and_clear();
@@ -113,12 +115,14 @@ pub fn run(args: SendArgs) -> Result<u8> {
     );
     let mut queued = Vec::new();
     let mut failure = None;
-    for path in &args.images {
-        let result = prepare(&args, path, &certificate, device_id).and_then(|(input, record)| {
-            relay
-                .capture(&input, &record)
-                .with_context(|| format!("cannot seal {}", path.display()))
-        });
+    for (path, record) in args.images.iter().zip(&records) {
+        let result = io::read_input(path, args.max_size)
+            .map(Zeroizing::new)
+            .and_then(|input| {
+                relay
+                    .capture(&input, record)
+                    .with_context(|| format!("cannot seal {}", path.display()))
+            });
         match result {
             Ok(id) => {
                 sealing.set_message(id.to_string());
