@@ -116,13 +116,16 @@ pub fn run(args: SendArgs) -> Result<u8> {
     let mut queued = Vec::new();
     let mut failure = None;
     for (path, record) in args.images.iter().zip(&records) {
-        let result = io::read_input(path, args.max_size)
-            .map(Zeroizing::new)
-            .and_then(|input| {
-                relay
-                    .capture(&input, record)
-                    .with_context(|| format!("cannot seal {}", path.display()))
-            });
+        // Read with room for the envelope: the photo's buffer is stripped
+        // in place and becomes the envelope (capture_owned wipes it).
+        let result = io::read_input_with_capacity(path, args.max_size, |len| {
+            sealcam_core::envelope::owned_capacity(len, sealcam_core::envelope::MAX_RECIPIENTS)
+        })
+        .and_then(|input| {
+            relay
+                .capture_owned(input, record)
+                .with_context(|| format!("cannot seal {}", path.display()))
+        });
         match result {
             Ok(id) => {
                 sealing.set_message(id.to_string());

@@ -446,8 +446,35 @@ impl Relay {
     /// network: returns as soon as the envelope is durably in the outbox.
     ///
     /// The record's image description (type, SHA-256) and device id are
-    /// replaced by those of the sanitized image and this device.
+    /// replaced by those of the sanitized image and this device. See
+    /// [`Relay::capture_owned`] to hand over the camera's buffer instead.
     pub fn capture(&self, image: &[u8], record: &ClinicalRecord) -> Result<EnvelopeId, RelayError> {
+        let recipients = self.recipient_count().unwrap_or(1);
+        let mut owned = Vec::with_capacity(envelope::owned_capacity(image.len(), recipients));
+        owned.extend_from_slice(image);
+        self.capture_owned(owned, record)
+    }
+
+    /// How many recipients the held directory names, if one is held.
+    fn recipient_count(&self) -> Option<usize> {
+        let held = lock(&self.held);
+        held.directory
+            .as_ref()
+            .and_then(|d| d.verify(&self.config.org_key, 0).ok())
+            .map(|d| d.entries.len())
+    }
+
+    /// [`Relay::capture`] taking ownership of the image's buffer (the
+    /// camera's): it is stripped in place and becomes the envelope, so no
+    /// second copy of the photo exists in memory. Reserve
+    /// [`envelope::owned_capacity`] in it to avoid a reallocation. The
+    /// buffer is wiped whatever happens.
+    pub fn capture_owned(
+        &self,
+        image: Vec<u8>,
+        record: &ClinicalRecord,
+    ) -> Result<EnvelopeId, RelayError> {
+        let image = Zeroizing::new(image);
         let now = unix_now();
         let (certificate, recipients) = {
             let held = lock(&self.held);
@@ -472,17 +499,17 @@ impl Relay {
             let recipients: Vec<Recipient> = dir.entries.iter().map(|e| e.recipient).collect();
             (certificate, recipients)
         };
-        let sanitized = sanitize::sanitize(image)?;
-        let format = sanitized.report.format;
-        // The stripped image is patient data: wiped when dropped.
-        let clean = Zeroizing::new(sanitized.bytes);
+        // sanitize_owned wipes what it does not return, and the result
+        // wipes itself if dropped unsealed.
+        let mut image = image;
+        let clean = sanitize::sanitize_owned(std::mem::take(&mut *image))?;
         let record = record.for_image(
-            MediaType::from(format),
-            &clean,
+            MediaType::from(clean.report().format),
+            clean.bytes(),
             Some(DeviceIdHex::from_bytes(self.config.device_id.0)),
         )?;
-        let sealed = envelope::seal(
-            &clean,
+        let sealed = envelope::seal_owned(
+            clean,
             &record,
             &recipients,
             Signer::Device {
