@@ -12,13 +12,12 @@ use serde::Deserialize;
 use super::RelayError;
 use crate::envelope::EnvelopeId;
 use crate::keys::{DeviceId, DeviceSigningKey, OrgPublicKey, StorePublicKey};
+use crate::protocol::enrolment::{enrol_request, OneTimeCode};
 use crate::protocol::request::{
     authorize_now, content_sha256, content_sha256_header, RequestSigner, RequestTarget,
     CONTENT_SHA256_HEADER,
 };
-use crate::protocol::enrolment::{enrol_request, OneTimeCode};
 use crate::protocol::Receipt;
-
 
 /// `GET /v1/info`.
 #[derive(Debug, Deserialize)]
