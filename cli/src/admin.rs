@@ -376,7 +376,9 @@ pub fn run(args: AdminArgs) -> Result<()> {
 /// base64url (no padding) of exactly 32 bytes.
 fn parse_b64_32(s: &str) -> Option<[u8; 32]> {
     use base64::Engine as _;
-    let v = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let v = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()?;
     v.try_into().ok()
 }
 
