@@ -44,7 +44,7 @@ pub fn verify_audit(data: &Path) -> Result<u64, OfflineError> {
     })?;
     match broken {
         Some(b) => Err(b.into()),
-        None => Ok(v.count()),
+        None => Ok(v.head().0),
     }
 }
 

@@ -156,7 +156,7 @@ fn append(tx: &Transaction<'_>, now: u64, ev: &AuditEvent) -> CatalogResult<()> 
         ),
         None => (0, [0u8; 32]),
     };
-    let e = AuditEntry::next(prev, now, ev);
+    let e = crate::audit::entry_for(prev, now, ev);
     tx.execute(
         "INSERT INTO audit (seq, at, action, actor, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
