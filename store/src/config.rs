@@ -32,7 +32,9 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// When a filed envelope's ciphertext is deleted.
+/// When a filed envelope's ciphertext is deleted. The default is `All`:
+/// with `Any`, the first team to file an image deletes it for every other
+/// recipient, who then never sees it (their inbox drops it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FiledPolicy {
@@ -124,7 +126,7 @@ pub struct Retention {
 impl Default for Retention {
     fn default() -> Self {
         Retention {
-            filed_policy: FiledPolicy::Any,
+            filed_policy: FiledPolicy::All,
             max_age_secs: 30 * 24 * 3600,
             sweep_interval_secs: 60,
         }
@@ -301,6 +303,11 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_recipient_keeps_its_copy_by_default() {
+        assert_eq!(Retention::default().filed_policy, FiledPolicy::All);
+    }
 
     #[test]
     fn empty_file_is_defaults() {
