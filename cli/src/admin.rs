@@ -19,6 +19,7 @@ use sealcam_core::record::Clinician;
 use sealcam_core::relay::{parse_pin, EnrolmentPayload, StoreClient};
 use serde::{Deserialize, Serialize};
 
+use crate::clinician_args::ClinicianArgs;
 use crate::keyfile;
 use crate::passphrase::PassphraseArgs;
 use crate::storeapi::{self, parse_duration};
@@ -121,15 +122,8 @@ enum EnrolCommand {
     /// Create a one-time enrolment code for a clinician's device; prints the
     /// enrolment payload (and a QR code of it) to give to the device.
     Create {
-        /// The clinician's name, as registered.
-        #[arg(long)]
-        name: String,
-        /// GMC, NMC, HCPC, GDC, GPhC or another body's abbreviation.
-        #[arg(long, value_name = "BODY")]
-        registration_body: String,
-        /// Registration number with that body.
-        #[arg(long, value_name = "N")]
-        registration_number: String,
+        #[command(flatten)]
+        clinician: ClinicianArgs,
         /// How long the code is valid (at most 7 days).
         #[arg(long, default_value = "24h", value_name = "DURATION")]
         expires_in: String,
@@ -534,16 +528,11 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
     let org = admin.org_key()?;
     match c {
         EnrolCommand::Create {
-            name,
-            registration_body,
-            registration_number,
+            clinician,
             expires_in,
             no_qr,
         } => {
-            let body = sealcam_core::record::RegistrationBody::parse(&registration_body)
-                .context("--registration-body is not usable")?;
-            let clinician = Clinician::new(&name, body, &registration_number)
-                .context("the clinician's details are not usable")?;
+            let clinician = clinician.clinician()?;
             let answer = admin.call(
                 &org,
                 "POST",

@@ -2,12 +2,12 @@
 //! --registration-body BODY --registration-number N [--valid-days 365] -o CERTFILE`:
 //! the organisation certifies a device key for a clinician.
 
+use crate::clinician_args::ClinicianArgs;
 use crate::io;
 use crate::keyfile;
 use crate::passphrase::PassphraseArgs;
 use anyhow::{Context, Result};
 use sealcam_core::keys::{DeviceCertificate, DevicePublicKey, OrgSigningKey};
-use sealcam_core::record::{Clinician, RegistrationBody};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -18,15 +18,8 @@ pub struct CertifyArgs {
     /// The device's public key (`sealcamdev1…`), or a file holding it.
     #[arg(long, value_name = "DEVICEPUB")]
     device: String,
-    /// The clinician's name, as registered.
-    #[arg(long)]
-    name: String,
-    /// The clinician's regulator: GMC, NMC, HCPC, GDC, GPhC or another body's abbreviation.
-    #[arg(long, value_name = "BODY")]
-    registration_body: String,
-    /// The clinician's registration number with that regulator.
-    #[arg(long, value_name = "N")]
-    registration_number: String,
+    #[command(flatten)]
+    clinician: ClinicianArgs,
     /// How many days the certificate is valid, from now.
     #[arg(long, value_name = "DAYS", default_value_t = 365)]
     valid_days: u32,
@@ -45,10 +38,7 @@ pub fn run(args: CertifyArgs) -> Result<()> {
         anyhow::bail!("--valid-days must be at least 1");
     }
     let device: DevicePublicKey = keyfile::parse_public(&args.device, "device public key")?;
-    let body = RegistrationBody::parse(&args.registration_body)
-        .context("--registration-body is not usable")?;
-    let clinician = Clinician::new(&args.name, body, &args.registration_number)
-        .context("the clinician's details are not usable")?;
+    let clinician = args.clinician.clinician()?;
     let org: OrgSigningKey =
         keyfile::load_secret(&args.org_key, &args.passphrase, "organisation key")?;
     let now = crate::now_unix();

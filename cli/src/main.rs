@@ -3,6 +3,7 @@
 
 mod admin;
 mod certify;
+mod clinician_args;
 mod device;
 mod fhir;
 mod inspect;

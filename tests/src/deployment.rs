@@ -166,8 +166,8 @@ impl Deployment {
         )
     }
 
-    /// Enrols and approves a new device; returns its home directory.
-    pub fn enrol_device(&self, name: &str) -> PathBuf {
+    /// A new enrolment code for Dr Jane Doe (GMC 7654321): the payload line.
+    pub fn enrolment_payload(&self) -> String {
         let o = self.admin(&[
             "enrol",
             "create",
@@ -180,12 +180,16 @@ impl Deployment {
             "--no-qr",
         ]);
         ok(&o, "enrol create");
-        let out = text(&o.stdout);
-        let payload = out
+        text(&o.stdout)
             .lines()
             .find(|l| l.starts_with("sealcam-enrol:"))
             .expect("enrol create prints the payload")
-            .to_owned();
+            .to_owned()
+    }
+
+    /// Enrols and approves a new device; returns its home directory.
+    pub fn enrol_device(&self, name: &str) -> PathBuf {
+        let payload = self.enrolment_payload();
         let home = self.dir.path().join(name);
         let o = run(
             sealcam()

@@ -119,6 +119,31 @@ fn sync(home: &Path) -> std::process::Output {
     )
 }
 
+/// Starts `sealcam outbox --sync` in the background and waits until the
+/// store holds its first envelope: the moment to kill something.
+fn sync_until_first_upload(dep: &Deployment, home: &Path) -> std::process::Child {
+    let agent = sealcam()
+        .args(["outbox", "--sync", "--home"])
+        .arg(home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sync");
+    wait_for("the first upload", Duration::from_secs(60), || {
+        !stored(dep).is_empty()
+    });
+    agent
+}
+
+/// After a kill mid-upload: it really was mid-upload, and nothing is lost.
+fn check_mid_upload(queued: &BTreeSet<String>, home: &Path, at_kill: &BTreeSet<String>, who: &str) {
+    assert!(
+        at_kill.len() < queued.len(),
+        "the {who} was killed after every upload; the test did not reach mid-upload"
+    );
+    none_lost(queued, &outbox_ids(home), at_kill);
+}
+
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
@@ -185,25 +210,12 @@ fn store_killed_mid_upload_then_everything_delivered_once() {
     let queued = outbox_ids(&home);
     assert_eq!(queued.len(), images.len());
 
-    let mut agent = sealcam()
-        .args(["outbox", "--sync", "--home"])
-        .arg(&home)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sync");
-    wait_for("the first upload", Duration::from_secs(60), || {
-        !stored(&dep).is_empty()
-    });
+    let mut agent = sync_until_first_upload(&dep, &home);
     dep.store.kill();
     let at_kill = stored(&dep);
     let _ = agent.wait();
-    assert!(
-        at_kill.len() < queued.len(),
-        "the store was killed after every upload; the test did not reach mid-upload"
-    );
     // Nothing the store did not confirm left the outbox.
-    none_lost(&queued, &outbox_ids(&home), &at_kill);
+    check_mid_upload(&queued, &home, &at_kill, "store");
 
     dep.restart_store();
     assert!(
@@ -229,24 +241,11 @@ fn agent_killed_mid_upload_then_everything_delivered_once() {
     ok(&send(&home, &images, &["--no-upload"]), "send --no-upload");
     let queued = outbox_ids(&home);
 
-    let mut agent = sealcam()
-        .args(["outbox", "--sync", "--home"])
-        .arg(&home)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sync");
-    wait_for("the first upload", Duration::from_secs(60), || {
-        !stored(&dep).is_empty()
-    });
+    let mut agent = sync_until_first_upload(&dep, &home);
     agent.kill().expect("kill the agent"); // SIGKILL
     let _ = agent.wait();
     let at_kill = stored(&dep);
-    assert!(
-        at_kill.len() < queued.len(),
-        "the agent was killed after every upload; the test did not reach mid-upload"
-    );
-    none_lost(&queued, &outbox_ids(&home), &at_kill);
+    check_mid_upload(&queued, &home, &at_kill, "agent");
     // No temporary files: a killed write is removed when the outbox opens.
     ok(&sync(&home), "outbox --sync after the kill");
     assert!(outbox_ids(&home).is_empty());

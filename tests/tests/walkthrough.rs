@@ -200,18 +200,7 @@ fn exiftool_finds_no_gps(image: &std::path::Path) {
 fn a_compromised_store_cannot_get_its_own_device_certified() {
     use sealcam_core::keys::DeviceSigningKey;
     let dep = Deployment::new(1);
-    let o = dep.admin(&[
-        "enrol",
-        "create",
-        "--name",
-        "Dr Jane Doe",
-        "--registration-body",
-        "GMC",
-        "--registration-number",
-        "7654321",
-        "--no-qr",
-    ]);
-    ok(&o, "enrol create");
+    dep.enrolment_payload();
     let local: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dep.dir.path().join("admin/enrolments.json")).expect("enrolments.json"),
     )
