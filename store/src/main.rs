@@ -131,17 +131,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(server::serve(
-                cfg,
-                |banner| {
-                    let mut out = std::io::stdout().lock();
-                    for line in banner.lines() {
-                        let _ = writeln!(out, "{line}");
-                    }
-                    let _ = out.flush();
-                },
-                server::shutdown_signal(),
-            ))?;
+            rt.block_on(async {
+                let shutdown =
+                    server::shutdown_signal().context("installing the signal handlers")?;
+                server::serve(
+                    cfg,
+                    |banner| {
+                        let mut out = std::io::stdout().lock();
+                        for line in banner.lines() {
+                            let _ = writeln!(out, "{line}");
+                        }
+                        let _ = out.flush();
+                    },
+                    shutdown,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command } => match command {
