@@ -33,6 +33,13 @@ pub const MAX_CERTIFICATE_LEN: usize = 4096;
 pub const MAX_PLAINTEXT_LEN: u64 = 257 * 1024 * 1024;
 /// Bytes before the stanzas: magic, version, flags, id, created_at, plaintext_len, count.
 pub const FIXED_LEN: usize = 8 + 1 + 1 + 16 + 8 + 8 + 1;
+/// Longest possible header, MAC included (the offset of the first payload
+/// byte): the 43 fixed bytes, [`MAX_RECIPIENTS`] stanzas of 96 bytes, the
+/// longest certificate (4096 bytes) with its 2-byte length, and the 32-byte
+/// MAC: 10 317 bytes (docs/FORMAT.md §10). An incremental reader never
+/// buffers more.
+pub const MAX_HEADER_LEN: usize =
+    FIXED_LEN + MAX_RECIPIENTS * STANZA_LEN + 2 + MAX_CERTIFICATE_LEN + MAC_LEN;
 
 /// One recipient's stanza: the content key wrapped to them with HPKE.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,6 +77,8 @@ pub struct Header {
     pub payload_at: usize,
     /// Offset one past the payload (= where the signature starts).
     pub payload_end: usize,
+    /// The exact length the whole envelope must have (signature included).
+    pub envelope_len: usize,
 }
 
 impl Header {
@@ -123,22 +132,71 @@ pub fn encode(
 /// Parses and checks the header of `b`, and that the whole envelope has
 /// exactly the length the header implies. No cryptography.
 pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
+    let h = parse_prefix(b)?;
+    match b.len().cmp(&h.envelope_len) {
+        std::cmp::Ordering::Less => Err(FormatError::Truncated),
+        std::cmp::Ordering::Greater => Err(FormatError::TrailingBytes),
+        std::cmp::Ordering::Equal => Ok(h),
+    }
+}
+
+/// Parses and checks the header (up to and including its MAC) at the start
+/// of `b`, which may be only a prefix of the envelope: what follows the
+/// header is not looked at. [`FormatError::Truncated`] if `b` ends before
+/// the header does. No cryptography.
+pub fn parse_prefix(b: &[u8]) -> Result<Header, FormatError> {
+    parse_head(b).map_err(|e| match e {
+        Incomplete::Need(_) => FormatError::Truncated,
+        Incomplete::Format(e) => e,
+    })
+}
+
+/// Why [`parse_head`] returned no header.
+#[derive(Debug)]
+pub(crate) enum Incomplete {
+    /// `b` ends before the header does; nothing read so far is wrong. The
+    /// parser cannot go further with fewer than this many bytes (always
+    /// more than it was given, at most [`MAX_HEADER_LEN`]).
+    Need(usize),
+    /// The bytes read so far cannot start a well-formed envelope, whatever
+    /// follows them.
+    Format(FormatError),
+}
+
+impl From<FormatError> for Incomplete {
+    fn from(e: FormatError) -> Self {
+        Incomplete::Format(e)
+    }
+}
+
+/// The header parser behind [`parse_prefix`] and [`parse`]. The fields are
+/// read in order and every check depends only on bytes already read, so a
+/// prefix of an envelope gives either the envelope's own header, or the
+/// error the whole envelope gives, or [`Incomplete::Need`]: an incremental
+/// reader can run it on what it has so far.
+pub(crate) fn parse_head(b: &[u8]) -> Result<Header, Incomplete> {
     if b.len() < FIXED_LEN {
         return Err(if b.starts_with(&MAGIC) || MAGIC.starts_with(b) {
-            FormatError::Truncated
+            // Each further byte of the magic may still prove it wrong;
+            // after the magic, the fixed fields are read together.
+            Incomplete::Need(if b.len() < MAGIC.len() {
+                b.len() + 1
+            } else {
+                FIXED_LEN
+            })
         } else {
-            FormatError::NotAnEnvelope
+            Incomplete::Format(FormatError::NotAnEnvelope)
         });
     }
     if b[..8] != MAGIC {
-        return Err(FormatError::NotAnEnvelope);
+        return Err(FormatError::NotAnEnvelope.into());
     }
     if b[8] != VERSION {
-        return Err(FormatError::UnsupportedVersion(b[8]));
+        return Err(FormatError::UnsupportedVersion(b[8]).into());
     }
     let flags = b[9];
     if flags & !FLAG_SIGNED != 0 {
-        return Err(FormatError::Malformed("unknown flag bits set"));
+        return Err(FormatError::Malformed("unknown flag bits set").into());
     }
     let signed = flags & FLAG_SIGNED != 0;
     let mut id = [0u8; 16];
@@ -146,18 +204,16 @@ pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
     let created_at = u64::from_be_bytes(array8(&b[26..34]));
     let plaintext_len = u64::from_be_bytes(array8(&b[34..42]));
     if plaintext_len > MAX_PLAINTEXT_LEN {
-        return Err(FormatError::Malformed(
-            "payload larger than the format allows",
-        ));
+        return Err(FormatError::Malformed("payload larger than the format allows").into());
     }
     let count = usize::from(b[42]);
     if count == 0 || count > MAX_RECIPIENTS {
-        return Err(FormatError::Malformed("recipient count must be 1 to 64"));
+        return Err(FormatError::Malformed("recipient count must be 1 to 64").into());
     }
     let mut at = FIXED_LEN;
     let mut stanzas = Vec::with_capacity(count);
     for _ in 0..count {
-        let s = b.get(at..at + STANZA_LEN).ok_or(FormatError::Truncated)?;
+        let s = field(b, at, STANZA_LEN)?;
         let mut recipient = [0u8; 16];
         recipient.copy_from_slice(&s[..16]);
         let mut enc = [0u8; 32];
@@ -166,7 +222,7 @@ pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
         wrapped_key.copy_from_slice(&s[48..96]);
         let recipient = RecipientId(recipient);
         if stanzas.iter().any(|x: &Stanza| x.recipient == recipient) {
-            return Err(FormatError::Malformed("the same recipient appears twice"));
+            return Err(FormatError::Malformed("the same recipient appears twice").into());
         }
         stanzas.push(Stanza {
             recipient,
@@ -176,12 +232,12 @@ pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
         at += STANZA_LEN;
     }
     let certificate = if signed {
-        let len = b.get(at..at + 2).ok_or(FormatError::Truncated)?;
+        let len = field(b, at, 2)?;
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         if len == 0 || len > MAX_CERTIFICATE_LEN {
-            return Err(FormatError::Malformed("certificate length out of range"));
+            return Err(FormatError::Malformed("certificate length out of range").into());
         }
-        let cert = b.get(at + 2..at + 2 + len).ok_or(FormatError::Truncated)?;
+        let cert = field(b, at + 2, len)?;
         at += 2 + len;
         Some(
             DeviceCertificate::from_bytes(cert)
@@ -196,11 +252,11 @@ pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
         .ok()
         .and_then(|c| payload_at.checked_add(c))
         .ok_or(FormatError::Malformed("payload length overflows"))?;
-    let total = payload_end + if signed { SIGNATURE_LEN } else { 0 };
-    match b.len().cmp(&total) {
-        std::cmp::Ordering::Less => return Err(FormatError::Truncated),
-        std::cmp::Ordering::Greater => return Err(FormatError::TrailingBytes),
-        std::cmp::Ordering::Equal => {}
+    let envelope_len = payload_end
+        .checked_add(if signed { SIGNATURE_LEN } else { 0 })
+        .ok_or(FormatError::Malformed("payload length overflows"))?;
+    if b.len() < payload_at {
+        return Err(Incomplete::Need(payload_at));
     }
     Ok(Header {
         id: EnvelopeId(id),
@@ -211,7 +267,13 @@ pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
         mac_at,
         payload_at,
         payload_end,
+        envelope_len,
     })
+}
+
+/// `b[at .. at + len)`, or how many bytes are needed for it.
+fn field(b: &[u8], at: usize, len: usize) -> Result<&[u8], Incomplete> {
+    b.get(at..at + len).ok_or(Incomplete::Need(at + len))
 }
 
 fn array8(s: &[u8]) -> [u8; 8] {

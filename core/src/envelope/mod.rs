@@ -1,5 +1,7 @@
 //! The sealed envelope: [`seal`], [`open`], [`verify`] and [`inspect`];
-//! [`seal_owned`] and [`open_owned`] do the same inside the caller's buffer.
+//! [`seal_owned`] and [`open_owned`] do the same inside the caller's buffer;
+//! [`EnvelopeStream`] does `inspect` and `verify` on an envelope arriving
+//! in pieces, in one pass with bounded memory.
 //! The byte format is specified normatively in docs/FORMAT.md.
 //!
 //! In short: a random 32-byte content key is wrapped to each recipient
@@ -12,12 +14,14 @@
 
 mod error;
 mod header;
+mod incremental;
 mod key_schedule;
 mod stanza;
 mod stream;
 
 pub use error::{FormatError, OpenError, SealError, VerifyError};
-pub use header::{CHUNK_SIZE, MAGIC, MAX_RECIPIENTS, VERSION};
+pub use header::{CHUNK_SIZE, MAGIC, MAX_HEADER_LEN, MAX_RECIPIENTS, VERSION};
+pub use incremental::{EnvelopeStream, StreamedEnvelope};
 pub use stanza::hpke_suite;
 
 use rand_core::CryptoRng;
@@ -566,6 +570,7 @@ pub struct RoutingHeader {
 
 /// Parses the routing header without any key: structure and lengths only.
 /// Nothing here is authenticated; use [`verify`] or [`open`] for that.
+/// [`EnvelopeStream`] gives the same answer for an envelope arriving in pieces.
 pub fn inspect(envelope: &[u8]) -> Result<RoutingHeader, FormatError> {
     header::parse(envelope).map(|h| routing(&h, envelope.len()))
 }
@@ -575,16 +580,41 @@ pub fn inspect(envelope: &[u8]) -> Result<RoutingHeader, FormatError> {
 /// `org` and was valid at creation, that the creation time is not in the
 /// future (beyond [`MAX_CLOCK_SKEW_SECS`] after `now`), and the device
 /// signature over the header and ciphertext.
+///
+/// [`EnvelopeStream`] gives the same answer for an envelope arriving in pieces.
 pub fn verify(envelope: &[u8], org: &OrgPublicKey, now: u64) -> Result<RoutingHeader, VerifyError> {
     let h = header::parse(envelope)?;
+    check_provenance(
+        &h,
+        || blake3_digest(&envelope[..h.payload_end]),
+        &envelope[h.payload_end..],
+        org,
+        now,
+    )?;
+    Ok(routing(&h, envelope.len()))
+}
+
+/// The store's checks after the structure (docs/FORMAT.md §6, steps 2–4),
+/// in order: signed at all, certificate against `org` at `created_at`, not
+/// from the future, device signature. The one implementation, for
+/// [`verify`] and [`StreamedEnvelope::verify`]. `signed_digest` gives
+/// BLAKE3 of `envelope[..payload_end]`; it is only called once the cheaper
+/// checks have passed. `signature` is `envelope[payload_end..]`.
+fn check_provenance(
+    h: &Header,
+    signed_digest: impl FnOnce() -> blake3::Hash,
+    signature: &[u8],
+    org: &OrgPublicKey,
+    now: u64,
+) -> Result<(), VerifyError> {
     let cert = h.certificate.as_ref().ok_or(VerifyError::Unsigned)?;
     cert.verify(org, h.created_at)
         .map_err(VerifyError::Certificate)?;
     if h.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
         return Err(VerifyError::FromTheFuture);
     }
-    check_signature(envelope, &h, cert).map_err(|()| VerifyError::BadSignature)?;
-    Ok(routing(&h, envelope.len()))
+    check_device_signature(cert, &signed_digest(), signature)
+        .map_err(|()| VerifyError::BadSignature)
 }
 
 fn routing(h: &Header, len: usize) -> RoutingHeader {
@@ -600,8 +630,13 @@ fn routing(h: &Header, len: usize) -> RoutingHeader {
 
 /// The message the device signs: context ‖ BLAKE3(everything before the signature).
 fn signature_message(signed_part: &[u8]) -> Vec<u8> {
+    signature_message_of(&blake3_digest(signed_part))
+}
+
+/// The signed message, from the digest of the signed part.
+fn signature_message_of(signed_digest: &blake3::Hash) -> Vec<u8> {
     let mut m = SIGNATURE_CONTEXT.to_vec();
-    m.extend_from_slice(blake3_digest(signed_part).as_bytes());
+    m.extend_from_slice(signed_digest.as_bytes());
     m
 }
 
@@ -619,13 +654,26 @@ fn blake3_digest(data: &[u8]) -> blake3::Hash {
     }
 }
 
+/// The device signature of a parsed, signed `envelope`.
 fn check_signature(envelope: &[u8], h: &Header, cert: &DeviceCertificate) -> Result<(), ()> {
-    let sig = envelope
-        .get(h.payload_end..h.payload_end + SIGNATURE_LEN)
-        .and_then(|s| <[u8; 64]>::try_from(s).ok())
-        .ok_or(())?;
+    check_device_signature(
+        cert,
+        &blake3_digest(&envelope[..h.payload_end]),
+        &envelope[h.payload_end..],
+    )
+}
+
+/// Ed25519 (strict) of `signature` over the message for `signed_digest`,
+/// with the certificate's device key. A `signature` that is not exactly
+/// [`SIGNATURE_LEN`] bytes fails (after [`header::parse`] it always is).
+fn check_device_signature(
+    cert: &DeviceCertificate,
+    signed_digest: &blake3::Hash,
+    signature: &[u8],
+) -> Result<(), ()> {
+    let sig = <[u8; SIGNATURE_LEN]>::try_from(signature).map_err(|_| ())?;
     cert.device_key()
-        .verify(&signature_message(&envelope[..h.payload_end]), &sig)
+        .verify(&signature_message_of(signed_digest), &sig)
         .map_err(|_| ())
 }
 
