@@ -4,7 +4,7 @@
 //! - [`Signed`]: a signed request with a small body read into memory (the
 //!   body digest is checked against the signed one before the handler runs);
 //! - [`SignedHead`]: a signed request whose body the handler streams (it
-//!   must compare the digest it computes with [`SignedHead::content_sha256`]);
+//!   must compare the digest it computes with [`SignedHead::content_digest`]);
 //! - [`LinkAuth`]: `Authorization: Sealcam-Link <token>`;
 //! - [`AnyAuth`]: either (for `GET /v1/directory`).
 //!
@@ -20,11 +20,10 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sealcam_core::keys::{DeviceId, OrgPublicKey, StaffId};
 use sealcam_core::protocol::request::{
-    parse_content_sha256, RequestAuth, RequestTarget, RequestVerifier, LINK_SCHEME, NONCE_TTL_SECS,
-    SCHEME,
+    content_digest, parse_content_digest, RequestAuth, RequestTarget, RequestVerifier, LINK_SCHEME,
+    NONCE_TTL_SECS, SCHEME,
 };
 use sealcam_core::protocol::Role;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{Action, AuditEvent};
 use crate::catalog::{Device, DeviceState, Link, Staff};
@@ -145,10 +144,10 @@ pub(crate) fn parse_signature(parts: &Parts) -> Result<RequestAuth, &'static str
 pub(crate) fn declared_digest(parts: &Parts) -> Result<[u8; 32], &'static str> {
     let v = parts
         .headers
-        .get("x-sealcam-content-sha256")
+        .get("x-sealcam-content-blake3")
         .and_then(|v| v.to_str().ok())
-        .ok_or("missing X-Sealcam-Content-SHA256 header")?;
-    parse_content_sha256(v).map_err(|_| "malformed X-Sealcam-Content-SHA256 header")
+        .ok_or("missing X-Sealcam-Content-BLAKE3 header")?;
+    parse_content_digest(v).map_err(|_| "malformed X-Sealcam-Content-BLAKE3 header")
 }
 
 /// Checks a parsed header against `key`, the request line and the nonce cache.
@@ -166,7 +165,7 @@ pub(crate) async fn check_signature<K: RequestVerifier>(
     let target = RequestTarget {
         method: parts.method.as_str(),
         path_and_query,
-        content_sha256: digest,
+        content_digest: digest,
     };
     let now = unix_now();
     auth.verify(key, &target, now)
@@ -263,7 +262,7 @@ impl FromRequest<AppState> for Signed {
         let (parts, body) = req.into_parts();
         let limit = state.config.limits.max_json_bytes;
         let body = read_small_body(body, limit).await?;
-        let digest: [u8; 32] = Sha256::digest(&body).into();
+        let digest = content_digest(&body);
         let (who, _) = authenticate(state, &parts, Some(digest)).await?;
         Ok(Signed { who, body })
     }
@@ -297,17 +296,17 @@ pub struct SignedHead {
     /// The caller.
     pub who: Principal,
     /// The body digest the caller signed: compare before committing.
-    pub content_sha256: [u8; 32],
+    pub content_digest: [u8; 32],
 }
 
 impl FromRequestParts<AppState> for SignedHead {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (who, content_sha256) = authenticate(state, parts, None).await?;
+        let (who, content_digest) = authenticate(state, parts, None).await?;
         Ok(SignedHead {
             who,
-            content_sha256,
+            content_digest,
         })
     }
 }
@@ -367,7 +366,7 @@ impl FromRequestParts<AppState> for AnyAuth {
         if authorization(parts).is_some_and(|h| h.starts_with(LINK_SCHEME)) {
             return Ok(AnyAuth::Link(link_auth(state, parts).await?));
         }
-        let empty: [u8; 32] = Sha256::digest(b"").into();
+        let empty = content_digest(b"");
         let (who, _) = authenticate(state, parts, Some(empty)).await?;
         Ok(AnyAuth::Signed(Box::new(who)))
     }

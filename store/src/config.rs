@@ -89,13 +89,15 @@ pub struct Limits {
     pub max_json_bytes: usize,
     /// Whole-request timeout (seconds).
     pub request_timeout_secs: u64,
-    /// Envelopes verified in memory at once; 0 = twice the CPU count.
-    pub verify_concurrency: usize,
     /// Connections served at once; more wait (unread) until one closes.
     pub max_connections: usize,
-    /// Bytes of envelopes held in memory for verification at once (MiB);
-    /// an envelope larger than this is verified alone.
-    pub verify_memory_mib: u32,
+    /// Memory for upload buffers, all uploads together (MiB): each
+    /// upload in flight holds one 256 KiB buffer; beyond the budget an
+    /// upload waits for one. Envelopes are never held whole in memory.
+    pub upload_buffer_mib: u32,
+    /// Write staged uploads with `O_DIRECT` (Linux), bypassing the page
+    /// cache; refused filesystems fall back to ordinary writes.
+    pub direct_io: bool,
 }
 
 impl Default for Limits {
@@ -104,8 +106,8 @@ impl Default for Limits {
             max_envelope_bytes: 64 * 1024 * 1024,
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
-            verify_concurrency: 0,
-            verify_memory_mib: 128,
+            upload_buffer_mib: 128,
+            direct_io: true,
             max_connections: 512,
         }
     }
@@ -259,8 +261,8 @@ impl Config {
         if self.limits.max_connections == 0 {
             return bad("limits.max_connections must be positive");
         }
-        if self.limits.verify_memory_mib == 0 {
-            return bad("limits.verify_memory_mib must be positive");
+        if self.limits.upload_buffer_mib == 0 {
+            return bad("limits.upload_buffer_mib must be positive");
         }
         if self.limits.request_timeout_secs == 0 {
             return bad("limits.request_timeout_secs must be positive");
@@ -289,14 +291,6 @@ impl Config {
             );
         }
         Ok(())
-    }
-
-    /// How many envelopes may be verified in memory at once.
-    pub fn verify_permits(&self) -> usize {
-        if self.limits.verify_concurrency > 0 {
-            return self.limits.verify_concurrency;
-        }
-        std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
     }
 }
 

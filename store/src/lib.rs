@@ -10,7 +10,8 @@
 //! | [`tls`] | generated or operator certificate, SPKI pin, rustls (ring) |
 //! | [`routes`] | one module per resource |
 //! | [`auth`] | signed requests and link tokens as extractors |
-//! | [`upload`] | stream to disk while hashing, bounded verification, durable commit, receipt |
+//! | [`upload`] | stream to disk while checking the envelope, durable commit, receipt |
+//! | [`staging`] | bounded upload buffers; direct-I/O staging files |
 //! | [`catalog`] | the catalog trait and its SQLite implementation |
 //! | [`blobs`] | the blob-store trait and its filesystem implementation |
 //! | [`audit`] | hash chain: encoding, verification |
@@ -35,6 +36,7 @@ pub mod rate_limit;
 pub mod retention;
 pub mod routes;
 pub mod server;
+pub mod staging;
 pub mod state;
 pub mod tls;
 pub mod upload;

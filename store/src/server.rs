@@ -12,7 +12,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use sealcam_core::keys::{decode_key_file, encode_key_file, KeyError, StoreSigningKey};
-use tokio::sync::Semaphore;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -239,8 +238,9 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
         None
     };
     let state = AppState(Arc::new(Inner {
-        verify_permits: Semaphore::new(config.verify_permits()),
-        verify_memory: Semaphore::new(config.limits.verify_memory_mib as usize),
+        upload_buffers: Arc::new(crate::staging::BufferPool::new(
+            config.limits.upload_buffer_mib as usize * 1024 * 1024,
+        )),
         ip_limiter: RateLimiter::new(config.rate_limit.ip_per_minute, config.rate_limit.ip_burst),
         link_limiter: RateLimiter::new(
             config.rate_limit.link_per_minute,

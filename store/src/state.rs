@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 
 use sealcam_core::envelope::EnvelopeId;
 use sealcam_core::keys::StoreSigningKey;
-use tokio::sync::Semaphore;
 
 use crate::blobs::BlobStore;
 use crate::catalog::Catalog;
@@ -26,10 +25,8 @@ pub struct Inner {
     pub store_key: StoreSigningKey,
     /// TLS SPKI pin.
     pub tls_pin: String,
-    /// Bounds how many whole envelopes are in memory for verification.
-    pub verify_permits: Semaphore,
-    /// Bounds the bytes of those envelopes (one permit per MiB).
-    pub verify_memory: Semaphore,
+    /// Upload buffers (bounded memory whatever the number of uploads).
+    pub upload_buffers: Arc<crate::staging::BufferPool>,
     /// Serialises uploads of the same envelope id.
     pub upload_locks: Mutex<HashMap<EnvelopeId, Arc<tokio::sync::Mutex<()>>>>,
     /// Per-IP limiter (anonymous and link endpoints).

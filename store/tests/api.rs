@@ -17,7 +17,7 @@ use sealcam_core::keys::{
     StaffSigningKey,
 };
 use sealcam_core::protocol::request::{
-    authorization, authorize_now, content_sha256, content_sha256_header, RequestSigner,
+    authorization, authorize_now, content_digest, content_digest_header, RequestSigner,
     RequestTarget,
 };
 use sealcam_core::protocol::Receipt;
@@ -95,20 +95,20 @@ impl Harness {
         path: &str,
         body: Vec<u8>,
     ) -> Request<Body> {
-        let digest = content_sha256(&body);
+        let digest = content_digest(&body);
         let auth = authorize_now(
             key,
             &RequestTarget {
                 method: method.as_str(),
                 path_and_query: path,
-                content_sha256: &digest,
+                content_digest: &digest,
             },
         );
         Request::builder()
             .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, auth)
-            .header("x-sealcam-content-sha256", content_sha256_header(&digest))
+            .header("x-sealcam-content-blake3", content_digest_header(&digest))
             .body(Body::from(body))
             .expect("request")
     }
@@ -461,13 +461,13 @@ async fn request_auth_rejects_replay_tamper_and_unknown_keys() {
     assert_eq!(h.send(r).await.status, StatusCode::UNAUTHORIZED);
 
     // Stale timestamp.
-    let digest = content_sha256(b"");
+    let digest = content_digest(b"");
     let stale = authorization(
         &w.staff,
         &RequestTarget {
             method: "GET",
             path_and_query: "/v1/inbox",
-            content_sha256: &digest,
+            content_digest: &digest,
         },
         now() - 3600,
         [9; 16],
@@ -475,7 +475,7 @@ async fn request_auth_rejects_replay_tamper_and_unknown_keys() {
     let r = Request::builder()
         .uri("/v1/inbox")
         .header(header::AUTHORIZATION, stale)
-        .header("x-sealcam-content-sha256", content_sha256_header(&digest))
+        .header("x-sealcam-content-blake3", content_digest_header(&digest))
         .body(Body::empty())
         .expect("request");
     assert_eq!(h.send(r).await.status, StatusCode::UNAUTHORIZED);

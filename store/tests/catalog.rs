@@ -215,7 +215,7 @@ fn link_uploads_are_counted_atomically() {
     c.create_link(&link, [9; 32], ev(0)).expect("create");
     let row = |i: u8| EnvelopeRow {
         id: sealcam_core::envelope::EnvelopeId([i; 16]),
-        sha256: [i; 32],
+        blake3: [i; 32],
         size: 10,
         created_at: 100,
         received_at: 100,

@@ -444,6 +444,11 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// BLAKE3 of `bytes`: the request content digest and the receipt digest.
+pub fn blake3(bytes: &[u8]) -> [u8; 32] {
+    request::content_digest(bytes)
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -528,13 +533,13 @@ pub fn auth_headers(
     body: &[u8],
     opts: &SignOpts,
 ) -> Vec<(String, String)> {
-    let digest = opts.digest.unwrap_or_else(|| request::content_sha256(body));
+    let digest = opts.digest.unwrap_or_else(|| request::content_digest(body));
     let ts = opts.ts.unwrap_or_else(now);
     let nonce = opts.nonce.unwrap_or_else(random16);
     let target = RequestTarget {
         method,
         path_and_query,
-        content_sha256: &digest,
+        content_digest: &digest,
     };
     fn sign<K: RequestSigner>(k: &K, t: &RequestTarget<'_>, ts: u64, n: [u8; 16]) -> String {
         request::authorization(k, t, ts, n)
@@ -552,8 +557,8 @@ pub fn auth_headers(
     }
     if !opts.no_content_header {
         h.push((
-            request::CONTENT_SHA256_HEADER.to_string(),
-            request::content_sha256_header(&digest),
+            request::CONTENT_DIGEST_HEADER.to_string(),
+            request::content_digest_header(&digest),
         ));
     }
     h

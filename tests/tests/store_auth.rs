@@ -758,7 +758,7 @@ async fn request_signature_negatives() {
     // The signature checks out over the digest header, but the header was
     // changed after signing.
     let mut h = auth_headers(&device, "PUT", &path, &e.bytes, &SignOpts::default());
-    h[1].1 = sealcam_tests::store::hex(&sealcam_tests::store::sha256(b"x"));
+    h[1].1 = sealcam_tests::store::hex(&sealcam_tests::store::blake3(b"x"));
     expect(
         &mut failures,
         "content header changed after signing",
@@ -857,11 +857,11 @@ async fn request_signature_negatives() {
 /// Headers for a request whose message claims `role` but is signed by the
 /// device key (built from the contract's bytes, independently of core).
 fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String, String)> {
-    use sealcam_tests::store::{b64, hex, sha256};
+    use sealcam_tests::store::{b64, blake3, hex};
     let key = hex(&d.key.public().id().0);
     let ts = now().to_string();
     let nonce = hex(&random16());
-    let digest = hex(&sha256(b""));
+    let digest = hex(&blake3(b""));
     let mut m = b"sealcam/v1/request\0".to_vec();
     for f in [role, &key, &ts, &nonce, method, path] {
         m.extend_from_slice(f.as_bytes());
@@ -874,7 +874,7 @@ fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String,
             "authorization".into(),
             format!("Sealcam-Signature v=1,role={role},key={key},ts={ts},nonce={nonce},sig={sig}"),
         ),
-        ("x-sealcam-content-sha256".into(), digest),
+        ("x-sealcam-content-blake3".into(), digest),
     ]
 }
 
@@ -882,17 +882,17 @@ fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String,
 /// docs/STORE-CONTRACT.md, give the same header as core's implementation.
 #[test]
 fn core_request_signing_matches_the_contract_bytes() {
-    use sealcam_core::protocol::request::{authorization, content_sha256, RequestTarget};
+    use sealcam_core::protocol::request::{authorization, content_digest, RequestTarget};
     use sealcam_tests::store::{b64, hex};
     let key = DeviceSigningKey::from_secret_bytes([7; 32]);
     let body = b"{\"max_uploads\":1}";
-    let digest = content_sha256(body);
+    let digest = content_digest(body);
     let nonce = [0x42u8; 16];
     let ts = 1_795_256_130u64;
     let target = RequestTarget {
         method: "POST",
         path_and_query: "/v1/links?x=1",
-        content_sha256: &digest,
+        content_digest: &digest,
     };
     let from_core = authorization(&key, &target, ts, nonce);
     let key_hex = hex(&key.public().id().0);

@@ -11,7 +11,7 @@ use sealcam_core::keys::{
     DeviceCertificate, DeviceSigningKey, OrgSigningKey, RecipientIdentity, SignedDirectory,
 };
 use sealcam_tests::store::{
-    audit_command, b64, check_receipt, eventually, jpeg_of_len, now, seal_unsigned, sha256, twins,
+    audit_command, b64, blake3, check_receipt, eventually, jpeg_of_len, now, seal_unsigned, twins,
     Device, Resp, StoreProcess, World,
 };
 use serde_json::{json, Value};
@@ -79,7 +79,7 @@ async fn uploads_are_idempotent_and_receipts_verify() {
     let before = set(store.blob_files());
     let first = w.upload(d, &e).await.expect(201, "first upload");
     let receipt = check_receipt(&first, &w.store_key, &e.bytes);
-    assert_eq!(receipt.sha256, sha256(&e.bytes));
+    assert_eq!(receipt.blake3, blake3(&e.bytes));
     assert_eq!(receipt.size, e.bytes.len() as u64);
     let t = now();
     assert!(
@@ -114,7 +114,7 @@ async fn uploads_are_idempotent_and_receipts_verify() {
             got.body == e.bytes,
             "staff {i} got other bytes than were sent"
         );
-        assert_eq!(sha256(&got.body), receipt.sha256);
+        assert_eq!(blake3(&got.body), receipt.blake3);
         let inbox = w.inbox(i).await;
         assert_eq!(
             inbox.iter().filter(|x| **x == e.id.to_string()).count(),

@@ -10,7 +10,7 @@ use sealcam_core::envelope::Sealed;
 use sealcam_core::keys::OrgSigningKey;
 use sealcam_core::protocol::Receipt;
 use sealcam_tests::store::{
-    bootstrap, check_receipt, eventually, jpeg_of_len, sha256, Auth, StoreProcess, World,
+    blake3, bootstrap, check_receipt, eventually, jpeg_of_len, sha256, Auth, StoreProcess, World,
 };
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -349,7 +349,7 @@ async fn sigkill_during_uploads_keeps_every_receipted_envelope_whole() {
                 assert!(r.body == e.bytes, "envelope {i} (receipted) is not whole");
                 let receipt =
                     Receipt::from_json(std::str::from_utf8(rec).expect("utf8")).expect("receipt");
-                assert_eq!(sha256(&r.body), receipt.sha256, "envelope {i}: sha256");
+                assert_eq!(blake3(&r.body), receipt.blake3, "envelope {i}: digest");
                 intact += 1;
             }
             (Some(_), s) => panic!("envelope {i} had a receipt, after the crash it gives {s}"),

@@ -1,14 +1,14 @@
 //! Upload receipts: the store's signed statement that it holds an envelope.
 //!
 //! ```json
-//! {"envelope_id": "<32 hex>", "sha256": "<64 hex>", "size": 5117591, "received_at": 1795256130,
+//! {"envelope_id": "<32 hex>", "blake3": "<64 hex>", "size": 5117591, "received_at": 1795256130,
 //!  "store_key": "sealcamstore1…", "signature": "<86 base64url>"}
 //! ```
 //!
 //! The signature is Ed25519 by the store key over
 //!
 //! ```text
-//! "sealcam/v1/receipt\0" ‖ envelope id (16) ‖ SHA-256 of the envelope (32)
+//! "sealcam/v1/receipt\0" ‖ envelope id (16) ‖ BLAKE3 of the envelope (32)
 //!   ‖ size (u64 BE) ‖ received_at (u64 BE) ‖ store key id (16)
 //! ```
 //!
@@ -17,7 +17,6 @@
 //! and names the exact bytes it sent.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::text::{b64, hex, parse_b64, parse_hex};
 use crate::envelope::EnvelopeId;
@@ -53,8 +52,9 @@ pub enum ReceiptError {
 pub struct Receipt {
     /// The envelope's id.
     pub envelope_id: EnvelopeId,
-    /// SHA-256 of the envelope bytes as stored.
-    pub sha256: [u8; 32],
+    /// BLAKE3 of the envelope bytes as stored (the request content
+    /// digest of its upload, [`super::request::content_digest`]).
+    pub blake3: [u8; 32],
     /// The envelope's length in bytes.
     pub size: u64,
     /// Unix seconds when the store first accepted it.
@@ -76,14 +76,14 @@ impl std::fmt::Debug for Receipt {
 
 fn message(
     envelope_id: &EnvelopeId,
-    sha256: &[u8; 32],
+    blake3: &[u8; 32],
     size: u64,
     received_at: u64,
     store: &StorePublicKey,
 ) -> Vec<u8> {
     let mut m = RECEIPT_CONTEXT.to_vec();
     m.extend_from_slice(&envelope_id.0);
-    m.extend_from_slice(sha256);
+    m.extend_from_slice(blake3);
     m.extend_from_slice(&size.to_be_bytes());
     m.extend_from_slice(&received_at.to_be_bytes());
     m.extend_from_slice(&store.id().0);
@@ -95,7 +95,7 @@ fn message(
 #[serde(deny_unknown_fields)]
 struct Wire {
     envelope_id: String,
-    sha256: String,
+    blake3: String,
     size: u64,
     received_at: u64,
     store_key: StorePublicKey,
@@ -107,21 +107,21 @@ impl Receipt {
     pub fn sign(
         key: &StoreSigningKey,
         envelope_id: EnvelopeId,
-        sha256: [u8; 32],
+        blake3: [u8; 32],
         size: u64,
         received_at: u64,
     ) -> Self {
         let store_key = key.public();
         let signature = key.sign(&message(
             &envelope_id,
-            &sha256,
+            &blake3,
             size,
             received_at,
             &store_key,
         ));
         Receipt {
             envelope_id,
-            sha256,
+            blake3,
             size,
             received_at,
             store_key,
@@ -136,7 +136,7 @@ impl Receipt {
         }
         let m = message(
             &self.envelope_id,
-            &self.sha256,
+            &self.blake3,
             self.size,
             self.received_at,
             &self.store_key,
@@ -153,21 +153,21 @@ impl Receipt {
             .get(ENVELOPE_ID_AT..ENVELOPE_ID_AT + 16)
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
             .ok_or(ReceiptError::Mismatch)?;
-        let digest: [u8; 32] = Sha256::digest(envelope).into();
+        let digest = super::request::content_digest(envelope);
         self.confirms_digest(store, &EnvelopeId(id), &digest, envelope.len() as u64)
     }
 
     /// [`Receipt::confirms`] for a sender that hashed the envelope as it
-    /// streamed it: the id, SHA-256 and size it sent.
+    /// streamed it: the id, BLAKE3 and size it sent.
     pub fn confirms_digest(
         &self,
         store: &StorePublicKey,
         id: &EnvelopeId,
-        sha256: &[u8; 32],
+        blake3: &[u8; 32],
         size: u64,
     ) -> Result<(), ReceiptError> {
         self.verify(store)?;
-        if *id != self.envelope_id || *sha256 != self.sha256 || size != self.size {
+        if *id != self.envelope_id || *blake3 != self.blake3 || size != self.size {
             return Err(ReceiptError::Mismatch);
         }
         Ok(())
@@ -177,7 +177,7 @@ impl Receipt {
     pub fn to_json(&self) -> String {
         let wire = Wire {
             envelope_id: self.envelope_id.to_string(),
-            sha256: hex(&self.sha256),
+            blake3: hex(&self.blake3),
             size: self.size,
             received_at: self.received_at,
             store_key: self.store_key,
@@ -201,15 +201,15 @@ impl Receipt {
                 .ok_or(ReceiptError::Malformed(
                     "envelope_id must be 32 lower-case hex digits",
                 ))?;
-        let sha256 = parse_hex::<32>(&wire.sha256).ok_or(ReceiptError::Malformed(
-            "sha256 must be 64 lower-case hex digits",
+        let blake3 = parse_hex::<32>(&wire.blake3).ok_or(ReceiptError::Malformed(
+            "blake3 must be 64 lower-case hex digits",
         ))?;
         let signature = parse_b64::<64>(&wire.signature).ok_or(ReceiptError::Malformed(
             "signature must be 86 base64url characters",
         ))?;
         Ok(Receipt {
             envelope_id,
-            sha256,
+            blake3,
             size: wire.size,
             received_at: wire.received_at,
             store_key: wire.store_key,
@@ -233,7 +233,7 @@ mod tests {
     fn sign_json_verify_confirm() {
         let store = StoreSigningKey::from_secret_bytes([4; 32]);
         let envelope = fake_envelope([0x42; 16]);
-        let digest: [u8; 32] = Sha256::digest(&envelope).into();
+        let digest = crate::protocol::request::content_digest(&envelope);
         let r = Receipt::sign(
             &store,
             EnvelopeId([0x42; 16]),
@@ -274,7 +274,7 @@ mod tests {
         let r = Receipt::sign(&store, EnvelopeId([1; 16]), [2; 32], 3, 4);
         let mut variants = vec![r.clone(), r.clone(), r.clone(), r.clone()];
         variants[0].envelope_id.0[0] ^= 1;
-        variants[1].sha256[0] ^= 1;
+        variants[1].blake3[0] ^= 1;
         variants[2].size += 1;
         variants[3].received_at += 1;
         for v in variants {

@@ -5,21 +5,19 @@
 //!
 //! ```text
 //! Authorization: Sealcam-Signature v=1,role=device,key=<32 hex>,ts=<unix secs>,nonce=<32 hex>,sig=<86 base64url>
-//! X-Sealcam-Content-SHA256: <64 hex: SHA-256 of the body, of "" when there is none>
+//! X-Sealcam-Content-BLAKE3: <64 hex: BLAKE3 of the body, of "" when there is none>
 //! ```
 //!
 //! The signature is Ed25519 (strict verification) by the key named, over
 //!
 //! ```text
-//! "sealcam/v1/request\0" role "\n" key "\n" ts "\n" nonce "\n" METHOD "\n" path-and-query "\n" content-sha256-hex
+//! "sealcam/v1/request\0" role "\n" key "\n" ts "\n" nonce "\n" METHOD "\n" path-and-query "\n" content-blake3-hex
 //! ```
 //!
 //! The store accepts a timestamp within [`MAX_CLOCK_SKEW_SECS`] of its
 //! clock and each `(role, key, nonce)` once (it remembers nonces for
 //! [`NONCE_TTL_SECS`]); that replay cache is the store's job, not this
 //! module's.
-
-use sha2::{Digest, Sha256};
 
 use super::text::{b64, hex, parse_b64, parse_hex};
 use crate::keys::{
@@ -30,8 +28,8 @@ use crate::keys::{
 pub const SCHEME: &str = "Sealcam-Signature";
 /// The `Authorization` scheme of patient link tokens.
 pub const LINK_SCHEME: &str = "Sealcam-Link";
-/// The header carrying the SHA-256 of the request body (lower-case hex).
-pub const CONTENT_SHA256_HEADER: &str = "x-sealcam-content-sha256";
+/// The header carrying the BLAKE3 digest of the request body (lower-case hex).
+pub const CONTENT_DIGEST_HEADER: &str = "x-sealcam-content-blake3";
 /// How far a request's timestamp may be from the store's clock, either way.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 /// How long the store remembers a nonce: twice the skew window, so a
@@ -145,18 +143,30 @@ request_keys!(OrgSigningKey, OrgPublicKey, Role::Admin);
 request_keys!(DeviceSigningKey, DevicePublicKey, Role::Device);
 request_keys!(StaffSigningKey, StaffPublicKey, Role::Staff);
 
-/// SHA-256 of a request body, as the content header carries it.
-pub fn content_sha256(body: &[u8]) -> [u8; 32] {
-    Sha256::digest(body).into()
+/// BLAKE3 of a request body, as the content header carries it.
+///
+/// BLAKE3, not SHA-256: for an envelope upload this is also the digest
+/// the store's receipt names, and the store gets it from the same pass
+/// that checks the envelope's own (BLAKE3-based) device signature
+/// (docs/FORMAT.md §6), so no byte of an upload is hashed twice. Large
+/// bodies are hashed on all cores (the same digest; BLAKE3 is a tree).
+pub fn content_digest(body: &[u8]) -> [u8; 32] {
+    if body.len() >= 256 * 1024 {
+        let mut h = blake3::Hasher::new();
+        h.update_rayon(body);
+        *h.finalize().as_bytes()
+    } else {
+        *blake3::hash(body).as_bytes()
+    }
 }
 
 /// The content header's value for a body digest.
-pub fn content_sha256_header(digest: &[u8; 32]) -> String {
+pub fn content_digest_header(digest: &[u8; 32]) -> String {
     hex(digest)
 }
 
 /// Parses the content header's value (exactly 64 lower-case hex digits).
-pub fn parse_content_sha256(value: &str) -> Result<[u8; 32], RequestAuthError> {
+pub fn parse_content_digest(value: &str) -> Result<[u8; 32], RequestAuthError> {
     parse_hex::<32>(value).ok_or(RequestAuthError::Malformed(
         "the content digest must be 64 lower-case hex digits",
     ))
@@ -195,8 +205,8 @@ pub struct RequestTarget<'a> {
     pub method: &'a str,
     /// The path and query exactly as sent (`/v1/inbox?after=3`).
     pub path_and_query: &'a str,
-    /// SHA-256 of the body.
-    pub content_sha256: &'a [u8; 32],
+    /// BLAKE3 of the body ([`content_digest`]).
+    pub content_digest: &'a [u8; 32],
 }
 
 fn message(
@@ -219,7 +229,7 @@ fn message(
         m.extend_from_slice(field.as_bytes());
         m.push(b'\n');
     }
-    m.extend_from_slice(hex(target.content_sha256).as_bytes());
+    m.extend_from_slice(hex(target.content_digest).as_bytes());
     m
 }
 
@@ -353,14 +363,14 @@ mod tests {
         RequestTarget {
             method: "PUT",
             path_and_query: "/v1/envelopes/00112233445566778899aabbccddeeff",
-            content_sha256: body,
+            content_digest: body,
         }
     }
 
     #[test]
     fn sign_parse_verify() {
         let key = DeviceSigningKey::from_secret_bytes([7; 32]);
-        let digest = content_sha256(b"envelope bytes");
+        let digest = content_digest(b"envelope bytes");
         let header = authorization(&key, &target(&digest), NOW, [9; 16]);
         assert!(
             header.starts_with("Sealcam-Signature v=1,role=device,key="),
@@ -379,11 +389,11 @@ mod tests {
     #[test]
     fn every_part_is_covered() {
         let key = StaffSigningKey::from_secret_bytes([3; 32]);
-        let digest = content_sha256(b"");
+        let digest = content_digest(b"");
         let auth =
             RequestAuth::parse(&authorization(&key, &target(&digest), NOW, [1; 16])).expect("ok");
         let public = key.public();
-        let other_digest = content_sha256(b"x");
+        let other_digest = content_digest(b"x");
         let cases: [RequestTarget<'_>; 3] = [
             RequestTarget {
                 method: "GET",
@@ -426,7 +436,7 @@ mod tests {
     #[test]
     fn role_and_key_must_match() {
         let device = DeviceSigningKey::from_secret_bytes([5; 32]);
-        let digest = content_sha256(b"");
+        let digest = content_digest(b"");
         let auth = RequestAuth::parse(&authorization(&device, &target(&digest), NOW, [1; 16]))
             .expect("ok");
         // The same secret bytes as a staff key: a different role and id.
@@ -453,7 +463,7 @@ mod tests {
     #[test]
     fn malformed_headers_refused() {
         let key = OrgSigningKey::from_secret_bytes([1; 32]);
-        let digest = content_sha256(b"");
+        let digest = content_digest(b"");
         let good = authorization(&key, &target(&digest), NOW, [2; 16]);
         assert!(RequestAuth::parse(&good).is_ok());
         let bad = [
@@ -487,7 +497,7 @@ mod tests {
         let t = RequestTarget {
             method: "GET",
             path_and_query: "/v1/inbox",
-            content_sha256: &digest,
+            content_digest: &digest,
         };
         let m = message(Role::Staff, &[0x11; 16], 42, &[0x22; 16], &t);
         let expected = format!(
@@ -497,7 +507,7 @@ mod tests {
             "aa".repeat(32)
         );
         assert_eq!(m, expected.as_bytes());
-        assert_eq!(parse_content_sha256(&"ab".repeat(32)), Ok([0xab; 32]));
-        assert!(parse_content_sha256(&"AB".repeat(32)).is_err());
+        assert_eq!(parse_content_digest(&"ab".repeat(32)), Ok([0xab; 32]));
+        assert!(parse_content_digest(&"AB".repeat(32)).is_err());
     }
 }

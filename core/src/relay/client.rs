@@ -14,8 +14,8 @@ use crate::envelope::EnvelopeId;
 use crate::keys::{DeviceId, DeviceSigningKey, OrgPublicKey, StorePublicKey};
 use crate::protocol::enrolment::{enrol_request, OneTimeCode};
 use crate::protocol::request::{
-    authorize_now, content_sha256, content_sha256_header, RequestSigner, RequestTarget,
-    CONTENT_SHA256_HEADER,
+    authorize_now, content_digest, content_digest_header, RequestSigner, RequestTarget,
+    CONTENT_DIGEST_HEADER,
 };
 use crate::protocol::Receipt;
 
@@ -202,7 +202,7 @@ impl StoreClient {
         format!("{}{path}", self.base)
     }
 
-    /// A signed request whose body has SHA-256 `digest`.
+    /// A signed request whose body has BLAKE3 `digest`.
     fn signed_with_digest<K: RequestSigner>(
         &self,
         key: &K,
@@ -216,7 +216,7 @@ impl StoreClient {
             &RequestTarget {
                 method: method.as_str(),
                 path_and_query: path,
-                content_sha256: digest,
+                content_digest: digest,
             },
         );
         Ok(self
@@ -224,7 +224,7 @@ impl StoreClient {
             .request(method, self.url(path))
             .timeout(REQUEST_TIMEOUT)
             .header(reqwest::header::AUTHORIZATION, auth)
-            .header(CONTENT_SHA256_HEADER, content_sha256_header(digest)))
+            .header(CONTENT_DIGEST_HEADER, content_digest_header(digest)))
     }
 
     fn signed<K: RequestSigner>(
@@ -234,7 +234,7 @@ impl StoreClient {
         path: &str,
         body: Vec<u8>,
     ) -> Result<RequestBuilder, RelayError> {
-        let digest = content_sha256(&body);
+        let digest = content_digest(&body);
         Ok(self
             .signed_with_digest(key, method, path, &digest)?
             .body(body))
@@ -357,7 +357,7 @@ impl StoreClient {
     }
 
     /// `PUT /v1/envelopes/{id}`, streaming the envelope from `file`
-    /// (`size` bytes with SHA-256 `digest`, computed by the caller).
+    /// (`size` bytes with BLAKE3 `digest`, computed by the caller).
     pub fn upload(
         &self,
         key: &DeviceSigningKey,

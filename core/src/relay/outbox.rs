@@ -14,8 +14,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use super::fsio;
 use crate::envelope::EnvelopeId;
 
@@ -67,13 +65,14 @@ impl Outbox {
         fs::read(self.path(id))
     }
 
-    /// SHA-256 and size of a queued envelope, read in a streaming pass;
+    /// BLAKE3 ([`crate::protocol::request::content_digest`]) and size of a
+    /// queued envelope, read in a streaming pass;
     /// `None` if it is no longer queued.
     pub fn digest(&self, id: &EnvelopeId) -> std::io::Result<Option<([u8; 32], u64)>> {
         let Some(mut f) = self.open_file(id)? else {
             return Ok(None);
         };
-        let mut hasher = Sha256::new();
+        let mut hasher = blake3::Hasher::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
@@ -84,7 +83,7 @@ impl Outbox {
             hasher.update(&buf[..n]);
             size += n as u64;
         }
-        Ok(Some((hasher.finalize().into(), size)))
+        Ok(Some((*hasher.finalize().as_bytes(), size)))
     }
 
     /// Opens a queued envelope for reading; `None` if it is no longer queued.
@@ -208,7 +207,7 @@ mod tests {
         assert_eq!(outbox.read(&b).expect("read"), b"envelope bb");
         assert_eq!(
             outbox.digest(&b).expect("digest"),
-            Some((Sha256::digest(b"envelope bb").into(), 11))
+            Some((crate::protocol::request::content_digest(b"envelope bb"), 11))
         );
         outbox.remove(&a).expect("remove");
         assert_eq!(outbox.digest(&a).expect("digest"), None);

@@ -153,8 +153,8 @@ pub enum Source {
 pub struct EnvelopeRow {
     /// Id.
     pub id: EnvelopeId,
-    /// SHA-256 of the bytes as stored.
-    pub sha256: [u8; 32],
+    /// BLAKE3 of the bytes as stored (what the receipt names).
+    pub blake3: [u8; 32],
     /// Length in bytes.
     pub size: u64,
     /// Creation time claimed in the header.

@@ -21,6 +21,28 @@ use crate::config::FiledPolicy;
 use crate::error::StoreError;
 use crate::ids::{unix_now, EnrolmentId, LinkId};
 
+/// The catalog layout version (`PRAGMA user_version`). A data directory
+/// written with another layout is refused rather than misread.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Refuses a catalog of another layout: version 0 with tables is the
+/// pre-release layout of 2026-11 (SHA-256 envelope digests).
+fn check_schema_version(conn: &Connection) -> CatalogResult<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if version == SCHEMA_VERSION || (version == 0 && tables == 0) {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt(format!(
+        "the catalog has layout version {version}, this store reads version {SCHEMA_VERSION}; \
+         start it on a new --data directory (this is a pre-release: no migration exists)"
+    )))
+}
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS directory (
@@ -60,7 +82,7 @@ CREATE TABLE IF NOT EXISTS staff (
 );
 CREATE TABLE IF NOT EXISTS envelopes (
     envelope_id TEXT PRIMARY KEY,
-    sha256 BLOB NOT NULL,
+    blake3 BLOB NOT NULL,
     size INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     received_at INTEGER NOT NULL,
@@ -266,7 +288,7 @@ fn staff_from(raw: RawStaff) -> CatalogResult<Staff> {
 
 struct RawEnvelope {
     id: String,
-    sha256: Vec<u8>,
+    blake3: Vec<u8>,
     size: u64,
     created_at: u64,
     received_at: u64,
@@ -277,13 +299,13 @@ struct RawEnvelope {
     blob_deleted_at: Option<u64>,
 }
 
-const ENVELOPE_COLS: &str = "e.envelope_id, e.sha256, e.size, e.created_at, e.received_at, \
+const ENVELOPE_COLS: &str = "e.envelope_id, e.blake3, e.size, e.created_at, e.received_at, \
      e.source, e.sender, e.link_id, e.context, e.blob_deleted_at";
 
 fn raw_envelope(r: &Row<'_>) -> rusqlite::Result<RawEnvelope> {
     Ok(RawEnvelope {
         id: r.get(0)?,
-        sha256: r.get(1)?,
+        blake3: r.get(1)?,
         size: u64_col(r, 2)?,
         created_at: u64_col(r, 3)?,
         received_at: u64_col(r, 4)?,
@@ -305,7 +327,7 @@ fn envelope_from(conn: &Connection, raw: RawEnvelope) -> CatalogResult<EnvelopeR
         .collect::<CatalogResult<Vec<_>>>()?;
     Ok(EnvelopeRow {
         id: parse::<EnvelopeId>(&raw.id, "envelope id")?,
-        sha256: hash32(raw.sha256, "envelope sha256")?,
+        blake3: hash32(raw.blake3, "envelope blake3")?,
         size: raw.size,
         created_at: raw.created_at,
         received_at: raw.received_at,
@@ -400,7 +422,9 @@ impl SqliteCatalog {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        check_schema_version(&conn)?;
         conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
@@ -931,12 +955,12 @@ impl Catalog for SqliteCatalog {
             }
         }
         tx.execute(
-            "INSERT INTO envelopes (envelope_id, sha256, size, created_at, received_at, source,
+            "INSERT INTO envelopes (envelope_id, blake3, size, created_at, received_at, source,
                                     sender, link_id, context)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 row.id.to_string(),
-                &row.sha256[..],
+                &row.blake3[..],
                 i(row.size),
                 i(row.created_at),
                 i(row.received_at),

@@ -4,9 +4,9 @@
 use axum::extract::{Request, State};
 use axum::Json;
 use sealcam_core::keys::OrgPublicKey;
+use sealcam_core::protocol::request::content_digest;
 use sealcam_core::protocol::Role;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::{check_signature, declared_digest, limit_ip, parse_signature, read_small_body};
@@ -33,7 +33,7 @@ pub(crate) async fn bootstrap(
         |why: &str| ApiError::unauthorized(format!("bootstrap request not authenticated: {why}"));
     let auth = parse_signature(&parts).map_err(unauth)?;
     let digest = declared_digest(&parts).map_err(unauth)?;
-    if Sha256::digest(&body)[..] != digest[..] {
+    if content_digest(&body) != digest {
         return Err(unauth("the body does not match its signed digest"));
     }
     let b: Body = super::json(&body)?;

@@ -35,10 +35,10 @@ pub(crate) async fn upload(
     let r = async {
         upload::check_length(&headers, limit)?;
         let staged = upload::receive(&state, body, limit).await?;
-        if staged.sha256 != head.content_sha256 {
+        if staged.blake3 != head.content_digest {
             inc(&state.metrics.auth_failures);
             return Err(ApiError::unauthorized(
-                "the body does not match its signed digest (X-Sealcam-Content-SHA256)",
+                "the body does not match its signed digest (X-Sealcam-Content-BLAKE3)",
             ));
         }
         if let Some(resp) = upload::precheck(&state, &staged, id).await? {
@@ -51,7 +51,7 @@ pub(crate) async fn upload(
         let h = upload::check(&state, &staged, id, mode).await?;
         let row = EnvelopeRow {
             id,
-            sha256: staged.sha256,
+            blake3: staged.blake3,
             size: staged.size,
             created_at: h.created_at,
             received_at: unix_now(),
@@ -68,7 +68,7 @@ pub(crate) async fn upload(
             id.to_string(),
         )
         .with_detail(
-            serde_json::json!({"size": staged.size, "sha256": hex::encode(staged.sha256)}),
+            serde_json::json!({"size": staged.size, "blake3": hex::encode(staged.blake3)}),
         );
         upload::commit(&state, staged, row, vec![ev]).await
     }

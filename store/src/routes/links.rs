@@ -215,7 +215,7 @@ pub(crate) async fn upload(
         let h = upload::check(&state, &staged, id, CheckMode::Link { org }).await?;
         let row = EnvelopeRow {
             id,
-            sha256: staged.sha256,
+            blake3: staged.blake3,
             size: staged.size,
             created_at: h.created_at,
             received_at: unix_now(),
@@ -230,7 +230,7 @@ pub(crate) async fn upload(
         let actor = format!("link:{}", link.link_id);
         let audit = vec![
             AuditEvent::new(Action::EnvelopeUpload, actor.clone(), id.to_string()).with_detail(
-                serde_json::json!({"size": staged.size, "sha256": hex::encode(staged.sha256)}),
+                serde_json::json!({"size": staged.size, "blake3": hex::encode(staged.blake3)}),
             ),
             AuditEvent::new(Action::LinkUse, actor, link.link_id.to_string())
                 .with_detail(serde_json::json!({"envelope_id": id.to_string()})),

@@ -1,0 +1,299 @@
+//! Writing an upload to its staging file: bounded buffers, and direct I/O
+//! where the filesystem allows it.
+//!
+//! An upload is copied once, from the network into a pooled, block-aligned
+//! buffer; full buffers are written straight to disk with `O_DIRECT`
+//! (Linux), so the bytes are not copied again into the page cache — on a
+//! busy store that copy was the largest single cost (docs/BENCHMARKS.md
+//! §6). The tail is written as one padded block and the file then cut to
+//! its exact length. Where `O_DIRECT` is refused (tmpfs, other systems) the
+//! same code writes through the page cache.
+//!
+//! Durability is not this module's job: the blob store fsyncs the file
+//! when it commits it (`BlobStore::commit`).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Alignment and granularity of direct writes (the largest logical block
+/// size in use; a multiple of every smaller one).
+pub const BLOCK: usize = 4096;
+/// Size of one upload buffer.
+pub const BUFFER_LEN: usize = 256 * 1024;
+
+/// A bounded pool of upload buffers: at most `budget / BUFFER_LEN` exist,
+/// so the memory uploads hold does not grow with the number of clients
+/// (an upload waits for a buffer instead).
+pub struct BufferPool {
+    permits: Arc<Semaphore>,
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+impl BufferPool {
+    /// A pool of `budget_bytes` (at least one buffer).
+    pub fn new(budget_bytes: usize) -> Self {
+        BufferPool {
+            permits: Arc::new(Semaphore::new((budget_bytes / BUFFER_LEN).max(1))),
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Waits for a buffer.
+    pub async fn get(self: &Arc<Self>) -> UploadBuffer {
+        // The semaphore is never closed, so acquiring cannot fail; if it
+        // ever were, waiting forever would be wrong, so fall back to an
+        // unpooled buffer.
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
+        let storage = self
+            .free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| vec![0u8; BUFFER_LEN + BLOCK]);
+        let start = align_offset(&storage);
+        UploadBuffer {
+            storage,
+            start,
+            len: 0,
+            pool: Some((Arc::clone(self), permit)),
+        }
+    }
+}
+
+/// Where in `v` the first `BLOCK`-aligned byte is.
+fn align_offset(v: &[u8]) -> usize {
+    // Reading a pointer's address is safe; nothing is dereferenced.
+    let addr = v.as_ptr() as usize;
+    (BLOCK - addr % BLOCK) % BLOCK
+}
+
+/// One block-aligned buffer of [`BUFFER_LEN`] bytes, returned to its pool
+/// on drop. Holds ciphertext only (uploads are sealed envelopes).
+pub struct UploadBuffer {
+    storage: Vec<u8>,
+    start: usize,
+    len: usize,
+    pool: Option<(Arc<BufferPool>, Option<OwnedSemaphorePermit>)>,
+}
+
+impl std::fmt::Debug for UploadBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadBuffer")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UploadBuffer {
+    /// Copies as much of `bytes` as fits; returns how many.
+    pub fn fill(&mut self, bytes: &[u8]) -> usize {
+        let n = bytes.len().min(BUFFER_LEN - self.len);
+        let at = self.start + self.len;
+        self.storage[at..at + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        n
+    }
+
+    /// Whether it holds [`BUFFER_LEN`] bytes.
+    pub fn is_full(&self) -> bool {
+        self.len == BUFFER_LEN
+    }
+
+    /// The bytes held.
+    pub fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    /// The bytes held, zero-padded to a whole number of blocks (aligned).
+    fn padded(&mut self) -> &[u8] {
+        let padded = self.len.div_ceil(BLOCK) * BLOCK;
+        self.storage[self.start + self.len..self.start + padded].fill(0);
+        &self.storage[self.start..self.start + padded]
+    }
+
+    /// Empties it for reuse.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+impl Drop for UploadBuffer {
+    fn drop(&mut self) {
+        if let Some((pool, permit)) = self.pool.take() {
+            let storage = std::mem::take(&mut self.storage);
+            pool.free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(storage);
+            drop(permit);
+        }
+    }
+}
+
+/// Set once `O_DIRECT` has been refused, so it is not tried again.
+static DIRECT_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// A staging file being written. Blocking: call from `spawn_blocking`.
+pub struct StagingFile {
+    file: File,
+    direct: bool,
+    written: u64,
+}
+
+impl StagingFile {
+    /// Creates `path` (new, owner-only), with `O_DIRECT` when `direct` is
+    /// asked for and the filesystem accepts it.
+    pub fn create(path: &Path, direct: bool) -> std::io::Result<Self> {
+        if direct && !DIRECT_REFUSED.load(Ordering::Relaxed) {
+            match open(path, true) {
+                Ok(file) => {
+                    return Ok(StagingFile {
+                        file,
+                        direct: true,
+                        written: 0,
+                    })
+                }
+                // EINVAL: the filesystem does not do direct I/O.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    DIRECT_REFUSED.store(true, Ordering::Relaxed);
+                    tracing::info!(
+                        "the staging filesystem refuses O_DIRECT; writing through the page cache"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(StagingFile {
+            file: open(path, false)?,
+            direct: false,
+            written: 0,
+        })
+    }
+
+    /// Whether writes bypass the page cache.
+    pub fn is_direct(&self) -> bool {
+        self.direct
+    }
+
+    /// Writes a full buffer.
+    pub fn write_full(&mut self, buf: &UploadBuffer) -> std::io::Result<()> {
+        debug_assert!(buf.is_full());
+        self.file.write_all(buf.bytes())?;
+        self.written += buf.len as u64;
+        Ok(())
+    }
+
+    /// Writes the last, partial buffer and cuts the file to its length.
+    pub fn finish(mut self, last: &mut UploadBuffer) -> std::io::Result<u64> {
+        if last.len == 0 {
+            return Ok(self.written);
+        }
+        let len = self.written + last.len as u64;
+        if self.direct {
+            self.file.write_all(last.padded())?;
+            self.file.set_len(len)?;
+        } else {
+            self.file.write_all(last.bytes())?;
+        }
+        self.written = len;
+        Ok(len)
+    }
+}
+
+fn open(path: &Path, direct: bool) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+        #[cfg(target_os = "linux")]
+        if direct {
+            o.custom_flags(libc::O_DIRECT);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = direct;
+    o.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn write_through(pool: &Arc<BufferPool>, path: &Path, data: &[u8], direct: bool) -> bool {
+        let mut f = StagingFile::create(path, direct).expect("create");
+        let mut buf = pool.get().await;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = buf.fill(rest);
+            rest = &rest[n..];
+            if buf.is_full() {
+                f.write_full(&buf).expect("write");
+                buf.clear();
+            }
+        }
+        let used_direct = f.is_direct();
+        assert_eq!(f.finish(&mut buf).expect("finish"), data.len() as u64);
+        used_direct
+    }
+
+    #[tokio::test]
+    async fn every_length_round_trips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = Arc::new(BufferPool::new(2 * BUFFER_LEN));
+        let data: Vec<u8> = (0..3 * BUFFER_LEN + 5000)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for (i, len) in [
+            0,
+            1,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            BUFFER_LEN - 1,
+            BUFFER_LEN,
+            BUFFER_LEN + 1,
+            data.len(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for direct in [true, false] {
+                let p = dir.path().join(format!("{i}-{direct}"));
+                write_through(&pool, &p, &data[..len], direct).await;
+                assert_eq!(std::fs::read(&p).expect("read"), &data[..len], "len {len}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn buffers_are_aligned_reused_and_bounded() {
+        let pool = Arc::new(BufferPool::new(2 * BUFFER_LEN));
+        let a = pool.get().await;
+        let b = pool.get().await;
+        assert_eq!(a.storage.as_ptr().wrapping_add(a.start) as usize % BLOCK, 0);
+        assert_eq!(b.storage.as_ptr().wrapping_add(b.start) as usize % BLOCK, 0);
+        let third = tokio::time::timeout(std::time::Duration::from_millis(50), pool.get()).await;
+        assert!(third.is_err(), "a third buffer waits for one to come back");
+        let a_ptr = a.storage.as_ptr();
+        drop(a);
+        let c = pool.get().await;
+        assert_eq!(c.storage.as_ptr(), a_ptr, "the returned buffer is reused");
+        assert_eq!(c.len, 0);
+    }
+
+    #[test]
+    fn a_staging_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x");
+        std::fs::write(&p, b"kept").expect("write");
+        assert!(StagingFile::create(&p, true).is_err());
+        assert_eq!(std::fs::read(&p).expect("read"), b"kept");
+    }
+}
