@@ -106,7 +106,7 @@ impl Default for Limits {
             max_envelope_bytes: 64 * 1024 * 1024,
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
-            upload_buffer_mib: 128,
+            upload_buffer_mib: 64,
             direct_io: true,
             max_connections: 512,
         }

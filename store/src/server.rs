@@ -36,7 +36,10 @@ pub const MAX_BLOCKING_THREADS: usize = 256;
 /// HTTP/1 read buffer limit per connection.
 const HTTP1_MAX_BUF: usize = 32 * 1024;
 /// HTTP/2 flow-control windows (stream and connection).
-const HTTP2_WINDOW: u32 = 128 * 1024;
+const HTTP2_WINDOW: u32 = 256 * 1024;
+/// Largest HTTP/2 frame a client may send: fewer, larger DATA frames per
+/// upload (the protocol default is 16 KiB).
+const HTTP2_MAX_FRAME: u32 = 128 * 1024;
 /// HTTP/2 streams per connection.
 const HTTP2_MAX_STREAMS: u32 = 32;
 /// How long in-flight requests may run after a shutdown signal.
@@ -316,6 +319,7 @@ pub async fn serve(
         .http2()
         .initial_stream_window_size(HTTP2_WINDOW)
         .initial_connection_window_size(HTTP2_WINDOW)
+        .max_frame_size(HTTP2_MAX_FRAME)
         .max_concurrent_streams(HTTP2_MAX_STREAMS);
     let result = server
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
