@@ -402,6 +402,8 @@ async fn run(a: Args) -> i32 {
     }
     start.wait().await;
     let t0 = Instant::now();
+    let store_cpu0 = cpu_secs(&pid.to_string());
+    let self_cpu0 = cpu_secs("self");
     let mut lat = Vec::new();
     let mut errors = Vec::new();
     let mut versions = std::collections::BTreeSet::new();
@@ -412,6 +414,8 @@ async fn run(a: Args) -> i32 {
         versions.insert(v);
     }
     let wall = t0.elapsed().as_secs_f64();
+    let store_cpu = cpu_secs(&pid.to_string()) - store_cpu0;
+    let self_cpu = cpu_secs("self") - self_cpu0;
     stop.store(true, Ordering::Relaxed);
     let _ = poller.join();
     let (hwm, _) = rss_kib(pid).unwrap_or((0, 0));
@@ -450,6 +454,16 @@ async fn run(a: Args) -> i32 {
     );
     println!("throughput: {eps:.1} envelopes/s, {mbps:.1} MB/s");
     println!("latency: p50 {p50:.3}s, p99 {p99:.3}s, max {max:.3}s");
+    // What the store alone costs: if it had the machine's cores to itself
+    // (the load generator elsewhere), CPU would cap it at this rate.
+    let cores = num_cpus() as f64;
+    let store_ms = store_cpu * 1000.0 / ok.max(1) as f64;
+    println!(
+        "CPU during the load ({cores:.0} cores x {wall:.2}s = {:.2} core-s): store {store_cpu:.2} s ({store_ms:.1} ms per envelope, {:.2} ms per MB), load generator {self_cpu:.2} s; store-only CPU ceiling on {cores:.0} cores: {:.0} MB/s",
+        cores * wall,
+        store_cpu * 1000.0 / (total_bytes as f64 / MB),
+        cores * (total_bytes as f64 / MB) / store_cpu.max(1e-9)
+    );
     println!(
         "store RSS: idle {:.0} MB, peak during load {:.0} MB (polled), VmHWM {:.0} MB",
         rss_idle as f64 / 1024.0,
@@ -488,6 +502,24 @@ async fn run(a: Args) -> i32 {
     } else {
         0
     }
+}
+
+/// User + system CPU seconds of a process (`/proc/<pid>/stat`, fields 14
+/// and 15, in clock ticks of 1/100 s — `USER_HZ` is 100 on Linux).
+fn cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    // Fields after the command name, which is in parentheses and may
+    // contain spaces: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    (tick(11) + tick(12)) / 100.0
 }
 
 fn num_cpus() -> usize {
