@@ -188,6 +188,26 @@ impl StagingFile {
         Ok(())
     }
 
+    /// Writes `bytes` through `buf`, blocking: each buffer is written as
+    /// it fills; what is left stays in `buf` for [`StagingFile::finish`].
+    /// (The store's async upload path does the same, one full buffer per
+    /// blocking task.)
+    pub fn write_through(
+        &mut self,
+        buf: &mut UploadBuffer,
+        mut bytes: &[u8],
+    ) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            let n = buf.fill(bytes);
+            bytes = &bytes[n..];
+            if buf.is_full() {
+                self.write_full(buf)?;
+                buf.clear();
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the last, partial buffer and cuts the file to its length.
     pub fn finish(mut self, last: &mut UploadBuffer) -> std::io::Result<u64> {
         if last.len == 0 {
@@ -229,15 +249,7 @@ mod tests {
     async fn write_through(pool: &Arc<BufferPool>, path: &Path, data: &[u8], direct: bool) -> bool {
         let mut f = StagingFile::create(path, direct).expect("create");
         let mut buf = pool.get().await;
-        let mut rest = data;
-        while !rest.is_empty() {
-            let n = buf.fill(rest);
-            rest = &rest[n..];
-            if buf.is_full() {
-                f.write_full(&buf).expect("write");
-                buf.clear();
-            }
-        }
+        f.write_through(&mut buf, data).expect("write");
         let used_direct = f.is_direct();
         assert_eq!(f.finish(&mut buf).expect("finish"), data.len() as u64);
         used_direct

@@ -137,15 +137,7 @@ async fn raw_sequential(dir: &Path, count: usize, size: usize, direct: bool) -> 
         if direct {
             assert!(f.is_direct(), "this filesystem refuses O_DIRECT");
         }
-        let mut rest = &data[..];
-        while !rest.is_empty() {
-            let n = buf.fill(rest);
-            rest = &rest[n..];
-            if buf.is_full() {
-                f.write_full(&buf).expect("write");
-                buf.clear();
-            }
-        }
+        f.write_through(&mut buf, &data).expect("write");
         f.finish(&mut buf).expect("write");
         buf.clear();
         let f = std::fs::File::open(&tmp).expect("reopen");
