@@ -95,6 +95,11 @@ pub struct Limits {
     /// upload in flight holds one 256 KiB buffer; beyond the budget an
     /// upload waits for one. Envelopes are never held whole in memory.
     pub upload_buffer_mib: u32,
+    /// How long an upload may send nothing (seconds) before it is cut
+    /// with 408 — also the longest an upload waits for a buffer (then
+    /// 503). A stalled client must not hold a buffer for the whole
+    /// request timeout.
+    pub upload_idle_timeout_secs: u64,
     /// Write staged uploads with `O_DIRECT` (Linux), bypassing the page
     /// cache; refused filesystems fall back to ordinary writes.
     pub direct_io: bool,
@@ -107,6 +112,7 @@ impl Default for Limits {
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
             upload_buffer_mib: 64,
+            upload_idle_timeout_secs: 30,
             direct_io: true,
             max_connections: 512,
         }
@@ -263,6 +269,9 @@ impl Config {
         }
         if self.limits.upload_buffer_mib == 0 {
             return bad("limits.upload_buffer_mib must be positive");
+        }
+        if self.limits.upload_idle_timeout_secs == 0 {
+            return bad("limits.upload_idle_timeout_secs must be positive");
         }
         if self.limits.request_timeout_secs == 0 {
             return bad("limits.request_timeout_secs must be positive");

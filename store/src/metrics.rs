@@ -23,8 +23,8 @@ pub struct Metrics {
     pub upload_bytes: AtomicU64,
     /// Uploads being received right now.
     pub uploads_in_flight: AtomicU64,
-    /// Envelopes being verified in memory right now.
-    pub verifying: AtomicU64,
+    /// Upload buffers held right now (of `limits.upload_buffer_mib`).
+    pub upload_buffers_in_use: AtomicU64,
     /// Envelopes fetched by staff.
     pub fetches: AtomicU64,
     /// Requests that failed authentication.
@@ -101,10 +101,10 @@ impl Metrics {
             &[("", &self.uploads_in_flight)],
         );
         metric(
-            "sealcam_envelopes_verifying",
+            "sealcam_upload_buffers_in_use",
             "gauge",
-            "Envelopes held in memory for verification.",
-            &[("", &self.verifying)],
+            "Upload buffers held (256 KiB each).",
+            &[("", &self.upload_buffers_in_use)],
         );
         metric(
             "sealcam_fetches_total",

@@ -26,9 +26,10 @@ pub const BLOCK: usize = 4096;
 /// Size of one upload buffer.
 pub const BUFFER_LEN: usize = 256 * 1024;
 
-/// A bounded pool of upload buffers: at most `budget / BUFFER_LEN` exist,
-/// so the memory uploads hold does not grow with the number of clients
-/// (an upload waits for a buffer instead).
+/// A bounded pool of upload buffers: at most `budget / BUFFER_LEN` exist
+/// (each allocation is `BUFFER_LEN + BLOCK`, for alignment), so the memory
+/// uploads hold does not grow with the number of clients: an upload waits
+/// for a buffer instead, for a bounded time (`upload.rs`).
 pub struct BufferPool {
     permits: Arc<Semaphore>,
     free: Mutex<Vec<Vec<u8>>>,
@@ -73,7 +74,8 @@ fn align_offset(v: &[u8]) -> usize {
 }
 
 /// One block-aligned buffer of [`BUFFER_LEN`] bytes, returned to its pool
-/// on drop. Holds ciphertext only (uploads are sealed envelopes).
+/// on drop. Holds upload bytes: an envelope's plaintext routing header and
+/// ciphertext, or whatever a client sent before the check refused it.
 pub struct UploadBuffer {
     storage: Vec<u8>,
     start: usize,
@@ -149,7 +151,18 @@ impl StagingFile {
     /// Creates `path` (new, owner-only), with `O_DIRECT` when `direct` is
     /// asked for and the filesystem accepts it.
     pub fn create(path: &Path, direct: bool) -> std::io::Result<Self> {
-        if direct && !DIRECT_REFUSED.load(Ordering::Relaxed) {
+        Self::create_using(path, direct, &DIRECT_REFUSED, open)
+    }
+
+    /// [`StagingFile::create`] with the opener and the "refused" flag
+    /// given (tests simulate a filesystem that refuses direct I/O).
+    fn create_using(
+        path: &Path,
+        direct: bool,
+        refused: &AtomicBool,
+        open: impl Fn(&Path, bool) -> std::io::Result<File>,
+    ) -> std::io::Result<Self> {
+        if direct && !refused.load(Ordering::Relaxed) {
             match open(path, true) {
                 Ok(file) => {
                     return Ok(StagingFile {
@@ -158,12 +171,20 @@ impl StagingFile {
                         written: 0,
                     })
                 }
-                // EINVAL: the filesystem does not do direct I/O.
+                // EINVAL: the filesystem does not do direct I/O. Linux
+                // creates the file before it checks O_DIRECT, so the
+                // refused open leaves an empty file behind: ours (the
+                // name is fresh and O_EXCL), removed before the retry.
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-                    DIRECT_REFUSED.store(true, Ordering::Relaxed);
+                    refused.store(true, Ordering::Relaxed);
                     tracing::info!(
                         "the staging filesystem refuses O_DIRECT; writing through the page cache"
                     );
+                    match std::fs::remove_file(path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -298,6 +319,40 @@ mod tests {
         let c = pool.get().await;
         assert_eq!(c.storage.as_ptr(), a_ptr, "the returned buffer is reused");
         assert_eq!(c.len, 0);
+    }
+
+    /// Linux creates the file, then refuses O_DIRECT with EINVAL: the
+    /// fallback must still open a fresh file, and remember the refusal.
+    #[tokio::test]
+    async fn a_refused_direct_open_falls_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let refused = AtomicBool::new(false);
+        let kernel_like = |p: &Path, direct: bool| {
+            let f = open(p, false)?;
+            if direct {
+                drop(f);
+                return Err(std::io::Error::from_raw_os_error(22)); // EINVAL
+            }
+            Ok(f)
+        };
+        let p = dir.path().join("a.part");
+        let mut f = StagingFile::create_using(&p, true, &refused, kernel_like).expect("falls back");
+        assert!(!f.is_direct());
+        assert!(refused.load(Ordering::Relaxed), "the refusal is remembered");
+        let pool = Arc::new(BufferPool::new(BUFFER_LEN));
+        let mut buf = pool.get().await;
+        f.write_through(&mut buf, b"bytes").expect("write");
+        f.finish(&mut buf).expect("finish");
+        assert_eq!(std::fs::read(&p).expect("read"), b"bytes");
+        // Next time O_DIRECT is not even tried.
+        let tried = AtomicBool::new(false);
+        let q = dir.path().join("b.part");
+        let g = StagingFile::create_using(&q, true, &refused, |p: &Path, direct: bool| {
+            tried.store(direct, Ordering::Relaxed);
+            open(p, direct)
+        })
+        .expect("create");
+        assert!(!g.is_direct() && !tried.load(Ordering::Relaxed));
     }
 
     #[test]

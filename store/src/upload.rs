@@ -16,6 +16,7 @@
 //!    its audit entries, then sign the receipt.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -127,7 +128,7 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
     let path = state.blobs.staging_path();
     let direct = state.config.limits.direct_io;
     let p = path.clone();
-    let file = tokio::task::spawn_blocking(move || StagingFile::create(&p, direct))
+    let mut file = tokio::task::spawn_blocking(move || StagingFile::create(&p, direct))
         .await
         .map_err(|_| ApiError::internal())?
         .map_err(|e| {
@@ -136,22 +137,21 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
         })?;
     // From here on the file is removed on every early return.
     let guard = StagingGuard(Some(path));
-    let mut file = file;
-    let mut buf = state.upload_buffers.get().await;
+    let idle = Duration::from_secs(state.config.limits.upload_idle_timeout_secs);
+    let mut stream = body.into_data_stream();
+    // A buffer is taken only once the body has started, and for a bounded
+    // time: clients that stall cannot hold the pool (they are cut after
+    // `idle` without a byte), and an upload that cannot get a buffer is
+    // told to come back rather than queued for the whole request timeout.
+    let first = next_chunk(&mut stream, idle, limit).await?;
+    let mut buf = tokio::time::timeout(idle, state.upload_buffers.get())
+        .await
+        .map_err(|_| busy())?;
+    let _in_use = crate::metrics::GaugeGuard::new(&state.metrics.upload_buffers_in_use);
     let mut check = EnvelopeStream::new();
     let mut size = 0u64;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            if crate::auth::is_length_limit(&e) {
-                ApiError::too_large(limit)
-            } else {
-                ApiError::bad_request(
-                    "body_interrupted",
-                    "the upload was interrupted; send it again",
-                )
-            }
-        })?;
+    let mut pending = first;
+    while let Some(chunk) = pending {
         size += chunk.len() as u64;
         if size > limit {
             return Err(ApiError::too_large(limit));
@@ -168,6 +168,7 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
                 (file, buf) = write_full(file, buf).await?;
             }
         }
+        pending = next_chunk(&mut stream, idle, limit).await?;
     }
     let envelope = check.finish().map_err(|e| refused(&e))?;
     write_last(file, buf).await?;
@@ -177,6 +178,46 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
         size,
         envelope,
     })
+}
+
+/// The next piece of the body: `None` at its end; 408 when nothing came
+/// for `idle`; 413 past the body limit; 400 when the client went away.
+async fn next_chunk(
+    stream: &mut axum::body::BodyDataStream,
+    idle: Duration,
+    limit: u64,
+) -> Result<Option<axum::body::Bytes>, ApiError> {
+    let next = tokio::time::timeout(idle, stream.next())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "upload_stalled",
+                format!(
+                    "the upload sent nothing for {} seconds; send it again",
+                    idle.as_secs()
+                ),
+            )
+        })?;
+    match next {
+        None => Ok(None),
+        Some(Ok(chunk)) => Ok(Some(chunk)),
+        Some(Err(e)) if crate::auth::is_length_limit(&e) => Err(ApiError::too_large(limit)),
+        Some(Err(_)) => Err(ApiError::bad_request(
+            "body_interrupted",
+            "the upload was interrupted; send it again",
+        )),
+    }
+}
+
+/// 503 when no upload buffer came free in time.
+fn busy() -> ApiError {
+    let mut e = ApiError::unavailable(
+        "busy",
+        "the store is receiving as many uploads as it can hold; try again shortly",
+    );
+    e.retry_after = Some(5);
+    e
 }
 
 /// How to check a staged envelope.

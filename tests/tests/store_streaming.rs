@@ -1219,3 +1219,94 @@ fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
         "layout version 2 again: the store did not run and exit 0: {status:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Stalled uploads do not hold the buffer pool
+
+/// With a pool of 4 buffers (`upload_buffer_mib = 1`) and a 2 s idle
+/// timeout: 4 uploads that send their first piece and then stall are each
+/// cut with `408 upload_stalled` (not held for the 300 s request timeout),
+/// leave nothing behind, and give their buffers back: uploads started
+/// while they stall, and after, are accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_uploads_are_cut_and_free_their_buffers() {
+    let store = StoreProcess::start_with_config(&format!(
+        "{NO_RATE_LIMITS}\n[limits]\nupload_buffer_mib = 1\nupload_idle_timeout_secs = 2\n"
+    ));
+    let w = World::new(&store, 1, 1).await;
+    let d = &w.devices[0];
+    let rcpt = w.recipients();
+    let before = set(store.blob_files());
+    let started = Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let e = d.seal_image(&jpeg_of_len(600_000), &rcpt);
+        let client = w.client.clone();
+        let auth = d.auth();
+        let path = format!("/v1/envelopes/{}", e.id);
+        let sent = Arc::new(AtomicUsize::new(0));
+        // 64 KiB pieces, 20 s apart: the store hears nothing after the
+        // first one for far longer than its idle timeout.
+        stalled.push(tokio::spawn(async move {
+            client
+                .send_streamed(
+                    &auth,
+                    "PUT",
+                    &path,
+                    e.bytes,
+                    64 * 1024,
+                    Duration::from_secs(20),
+                    sent,
+                    false,
+                )
+                .await
+        }));
+    }
+    // While they stall (and hold all 4 buffers), a normal upload waits for
+    // a buffer at most the idle timeout: it gets one when the stalled ones
+    // are cut, or `503 busy` — never an indefinite wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let e = d.seal_image(&tiny_jpeg(), &rcpt);
+    let r = w.upload(d, &e).await;
+    assert!(
+        r.status == 201 || (r.status == 503 && r.error_code() == "(busy)"),
+        "an upload during the stall: {r:?}"
+    );
+    for t in stalled {
+        // The store may answer and reset the stream while the client still
+        // has pieces to send (a transport error); either way it did not
+        // wait for them (the elapsed-time check below).
+        if let Ok(r) = t.await.expect("task") {
+            assert_eq!(
+                (r.status, r.error_code()),
+                (408, "(upload_stalled)".to_string()),
+                "a stalled upload"
+            );
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stalled uploads were cut after the idle timeout, not the piece pause ({:?})",
+        started.elapsed()
+    );
+    // Their buffers came back: four uploads at once all go through.
+    let mut next = Vec::new();
+    for _ in 0..4 {
+        let e = d.seal_image(&jpeg_of_len(600_000), &rcpt);
+        next.push((w.upload(d, &e).await, e));
+    }
+    for (r, e) in next {
+        let r = r.expect(201, "an upload after the stalled ones were cut");
+        check_receipt(&r, &w.store_key, &e.bytes);
+    }
+    let stored = set(store.blob_files());
+    assert_eq!(
+        stored.difference(&before).count(),
+        4 + usize::from(r.status == 201),
+        "only the complete uploads are stored"
+    );
+    eventually("blobs/tmp empty", Duration::from_secs(5), || async {
+        store.tmp_files().is_empty().then_some(())
+    })
+    .await;
+}

@@ -422,9 +422,14 @@ impl SqliteCatalog {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // One transaction: a crash between creating the tables and
+        // stamping the version must not leave a catalog that every later
+        // start refuses as another layout.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
         check_schema_version(&conn)?;
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        conn.execute_batch("COMMIT")?;
         Ok(SqliteCatalog {
             conn: Mutex::new(conn),
         })
