@@ -16,15 +16,8 @@ use sealcam_core::envelope::{
 };
 use sealcam_core::keys::{OrgPublicKey, Recipient};
 
-/// How many vector files core/tests/vectors holds (as envelope_vectors.rs).
-const EXPECTED_VECTORS: usize = 30;
-
-// Layout, docs/FORMAT.md §3–§6.
-const FIXED: usize = 43;
-const STANZA: usize = 96;
-const MAC: usize = 32;
-const SIG: usize = 64;
-const CHUNK: usize = 65_536;
+use common::layout::{CHUNK, FIXED, MAC, SIG, STANZA};
+use common::EXPECTED_VECTORS;
 
 /// Seeds for the random piece sizes.
 const SEEDS: u64 = 8;

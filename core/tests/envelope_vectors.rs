@@ -26,19 +26,13 @@ use sealcam_core::keys::{
 };
 use sha2::{Digest, Sha256};
 
-/// How many vector files the kit holds: a deleted or added file is noticed.
-const EXPECTED_VECTORS: usize = 30;
+// How many vector files the kit holds: a deleted or added file is noticed.
+use common::EXPECTED_VECTORS;
 
 const REGENERATE: &str =
     "cargo test -p sealcam-core --test envelope_vectors -- --ignored regenerate_vectors";
 
-// Layout, docs/FORMAT.md §3–§6.
-const FIXED: usize = 43;
-const STANZA: usize = 96;
-const MAC: usize = 32;
-const TAG: usize = 16;
-const SIG: usize = 64;
-const CHUNK: usize = 65_536;
+use common::layout::{CHUNK, FIXED, MAC, SIG, STANZA, TAG};
 const SIGNATURE_CONTEXT: &[u8] = b"sealcam/v1/envelope-signature\0";
 
 /// Outcome classes of `open` (header `expect`) and of store verification

@@ -172,3 +172,24 @@ pub fn record_for(image: &[u8]) -> ClinicalRecord {
     )
     .expect("record")
 }
+
+/// How many vector files core/tests/vectors holds: a deleted or added
+/// file is noticed.
+pub const EXPECTED_VECTORS: usize = 30;
+
+/// Envelope layout, docs/FORMAT.md §3–§6 (tests spell it out rather than
+/// reuse the crate's private constants, so a change to either is caught).
+pub mod layout {
+    /// Fixed header fields before the stanzas.
+    pub const FIXED: usize = 43;
+    /// One recipient stanza.
+    pub const STANZA: usize = 96;
+    /// The header MAC.
+    pub const MAC: usize = 32;
+    /// An AES-GCM tag per payload chunk.
+    pub const TAG: usize = 16;
+    /// The device signature.
+    pub const SIG: usize = 64;
+    /// Payload chunk size.
+    pub const CHUNK: usize = 65_536;
+}
