@@ -16,7 +16,7 @@ use sealcam_core::keys::{
 };
 use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::record::Clinician;
-use sealcam_core::relay::{parse_pin, EnrolmentPayload, StoreClient};
+use sealcam_relay::{EnrolmentPayload, StoreClient, TlsPin};
 use serde::{Deserialize, Serialize};
 
 use crate::clinician_args::ClinicianArgs;
@@ -283,7 +283,7 @@ impl Admin {
         })?;
         let config: AdminConfig = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is damaged", path.display()))?;
-        let pin = parse_pin(&config.tls_pin).context("admin.json: the TLS pin is damaged")?;
+        let pin = TlsPin::parse(&config.tls_pin).context("admin.json: the TLS pin is damaged")?;
         let client = StoreClient::new(&config.store_url, pin)?;
         Ok(Admin {
             home: home.to_owned(),
@@ -383,7 +383,7 @@ fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Res
             home.display()
         );
     }
-    let pin = parse_pin(&b.pin).context(
+    let pin = TlsPin::parse(&b.pin).context(
         "--pin must be sha256/ followed by 44 base64 characters, as the store printed it",
     )?;
     let org: OrgSigningKey = keyfile::load_secret(&b.org_key, passphrase, "organisation key")?;
@@ -558,7 +558,8 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
             admin.save_enrolments(&local)?;
             let payload = EnrolmentPayload::new(
                 &admin.config.store_url,
-                parse_pin(&admin.config.tls_pin).context("admin.json: the TLS pin is damaged")?,
+                TlsPin::parse(&admin.config.tls_pin)
+                    .context("admin.json: the TLS pin is damaged")?,
                 org.public().id(),
                 code,
             )?;

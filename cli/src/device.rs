@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use sealcam_core::relay::{DeviceState, EnrolmentPayload, Relay};
+use sealcam_relay::{DeviceState, EnrolmentPayload, Relay};
 
 use crate::storeapi;
 

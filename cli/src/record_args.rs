@@ -7,11 +7,13 @@
 
 use crate::io;
 use anyhow::{Context, Result};
+use sealcam_core::capture::RecordDraft;
 use sealcam_core::record::{
-    parse_date_of_birth, BodySite, Capture, ClinicalRecord, Clinician, Consent, ConsentGiver,
-    ConsentMethod, ConsentScopes, DeviceIdHex, ImageInfo, Laterality, LocalPatientId, MediaType,
-    NhsNumber, Patient, PatientName, RegistrationBody, SnomedCode, Source,
+    parse_date_of_birth, BodySite, ClinicalRecord, Clinician, Consent, ConsentGiver, ConsentMethod,
+    ConsentScopes, DeviceIdHex, Laterality, LocalPatientId, NhsNumber, Patient, PatientName,
+    RegistrationBody, SnomedCode, Source,
 };
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -83,28 +85,51 @@ pub struct RecordArgs {
     pub source: Option<String>,
 }
 
-/// What the record describes and who seals it.
-pub struct Sealing<'a> {
-    /// The sanitized image's media type.
-    pub media_type: MediaType,
-    /// The sanitized image.
-    pub image: &'a [u8],
-    /// The image as given, before sanitizing.
-    pub input: &'a [u8],
-    /// The signing device's certificate clinician and id, when signing.
-    pub signer: Option<(&'a Clinician, DeviceIdHex)>,
+/// The record to seal, before the pipeline fills in the image: a draft,
+/// and for `--record FILE.json` the image hash that file claims.
+pub struct PreparedRecord {
+    /// The record without its image fields.
+    pub draft: RecordDraft,
+    /// The `image.sha256` of `--record FILE.json`, unless 64 zeros.
+    claimed_sha256: Option<[u8; 32]>,
+}
+
+impl PreparedRecord {
+    /// The SHA-256 of the image as given, when a claim has to be checked
+    /// against it (computed before the image's buffer is consumed).
+    pub fn input_hash(&self, input: &[u8]) -> Option<[u8; 32]> {
+        self.claimed_sha256.map(|_| Sha256::digest(input).into())
+    }
+
+    /// Checks `--record FILE.json`'s `image.sha256` against the image as
+    /// given (`input_hash`) and as sanitized: a hash of neither suggests
+    /// the record belongs to another image, and is refused.
+    pub fn check_claim(&self, input_hash: Option<[u8; 32]>, sanitized: &[u8; 32]) -> Result<()> {
+        match self.claimed_sha256 {
+            Some(claimed) if claimed != *sanitized && Some(claimed) != input_hash => anyhow::bail!(
+                "the record's image.sha256 is not the SHA-256 of this image (as given or sanitized): \
+                 the record may belong to another image; check it, or set image.sha256 to 64 zeros \
+                 to have it filled in"
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl RecordArgs {
-    /// Builds the record.
-    pub fn build(&self, cx: &Sealing<'_>) -> Result<ClinicalRecord> {
+    /// The record for the pipeline. `signer`: the signing device's
+    /// certificate clinician and id, when signing.
+    pub fn prepare(&self, signer: Option<(&Clinician, DeviceIdHex)>) -> Result<PreparedRecord> {
         match &self.record {
-            Some(path) => from_file(path, cx),
-            None => self.build_from_flags(cx),
+            Some(path) => from_file(path, signer),
+            None => Ok(PreparedRecord {
+                draft: self.draft_from_flags(signer.map(|(c, _)| c))?,
+                claimed_sha256: None,
+            }),
         }
     }
 
-    fn build_from_flags(&self, cx: &Sealing<'_>) -> Result<ClinicalRecord> {
+    fn draft_from_flags(&self, signer: Option<&Clinician>) -> Result<RecordDraft> {
         let missing: Vec<&str> = [
             (self.site.is_none(), "--site"),
             (self.consent.is_none(), "--consent"),
@@ -142,7 +167,7 @@ impl RecordArgs {
             Some(s) => parse_time(s, "--captured-at")?,
             None => now()?,
         };
-        let clinician = self.clinician(cx)?;
+        let clinician = self.clinician(signer)?;
         let consent = Consent::new(
             req(&self.consent, ConsentScopes::parse, "--consent")?,
             req(
@@ -161,33 +186,33 @@ impl RecordArgs {
         )
         .context("consent")?;
         let source = opt(&self.source, Source::parse, "--source")?.unwrap_or(Source::DesktopImport);
-        let image = ImageInfo::for_image(cx.media_type, cx.image, None, None)
-            .context("image description")?;
-        let capture = Capture {
-            captured_at,
+        Ok(RecordDraft {
+            patient,
+            body_site,
+            captured_at: Some(captured_at),
             clinician,
-            device_id: cx.signer.map(|(_, id)| id),
-        };
-        ClinicalRecord::new(patient, body_site, capture, consent, source, image)
-            .context("the clinical record is not valid")
+            consent,
+            source,
+            dimensions: None,
+        })
     }
 
-    fn clinician(&self, cx: &Sealing<'_>) -> Result<Clinician> {
+    fn clinician(&self, signer: Option<&Clinician>) -> Result<Clinician> {
         let given = [
             &self.clinician_name,
             &self.registration_body,
             &self.registration_number,
         ];
         if given.iter().all(|g| g.is_none()) {
-            return match cx.signer {
-                Some((c, _)) => Ok(c.clone()),
+            return match signer {
+                Some(c) => Ok(c.clone()),
                 None => anyhow::bail!(
                     "an unsigned envelope needs the clinician: give --clinician-name, \
                      --registration-body and --registration-number"
                 ),
             };
         }
-        let from_cert = cx.signer.map(|(c, _)| c);
+        let from_cert = signer;
         let name = match (&self.clinician_name, from_cert) {
             (Some(n), _) => n.clone(),
             (None, Some(c)) => c.name.clone(),
@@ -209,15 +234,16 @@ impl RecordArgs {
     }
 }
 
-/// Reads `--record FILE.json` and describes the sanitized image in it.
-///
-/// The file's `image.sha256` must be the SHA-256 of either the image as
-/// given or its sanitized form, or 64 zeros (a placeholder): anything else
-/// suggests the record belongs to another image, and is refused. The
-/// media type and hash are then set from the sanitized image; width and
-/// height are kept. A `device_id` must match the signing device, and is
-/// filled in when absent.
-fn from_file(path: &std::path::Path, cx: &Sealing<'_>) -> Result<ClinicalRecord> {
+/// Reads `--record FILE.json`. Its `image.sha256` must be the SHA-256 of
+/// either the image as given or its sanitized form, or 64 zeros (a
+/// placeholder): [`PreparedRecord::check_claim`] checks it once the image
+/// is sanitized. The media type and hash are then set from the sanitized
+/// image; width and height are kept. A `device_id` must match the signing
+/// device, and is filled in when absent.
+fn from_file(
+    path: &std::path::Path,
+    signer: Option<(&Clinician, DeviceIdHex)>,
+) -> Result<PreparedRecord> {
     let json = zeroize::Zeroizing::new(io::read_small(
         path,
         sealcam_core::record::MAX_JSON_BYTES,
@@ -225,44 +251,19 @@ fn from_file(path: &std::path::Path, cx: &Sealing<'_>) -> Result<ClinicalRecord>
     )?);
     let given = ClinicalRecord::from_json(&json)
         .with_context(|| format!("the record {} is not valid", path.display()))?;
-    let claimed = *given.image().sha256();
-    let sanitized = ImageInfo::for_image(cx.media_type, cx.image, None, None)?;
-    let original = ImageInfo::for_image(cx.media_type, cx.input, None, None)?;
-    if claimed != [0; 32] && claimed != *sanitized.sha256() && claimed != *original.sha256() {
-        anyhow::bail!(
-            "the record's image.sha256 is not the SHA-256 of this image (as given or sanitized): \
-             the record may belong to another image; check it, or set image.sha256 to 64 zeros \
-             to have it filled in"
-        );
+    if let (Some(d), Some((_, signer))) = (given.device_id(), signer) {
+        if *d != signer {
+            anyhow::bail!(
+                "the record's device_id is not the signing device's id ({signer}); \
+                 correct it or leave it out"
+            );
+        }
     }
-    let image = ImageInfo::for_image(
-        cx.media_type,
-        cx.image,
-        given.image().width(),
-        given.image().height(),
-    )?;
-    let device_id = match (given.device_id(), cx.signer) {
-        (Some(d), Some((_, signer))) if *d != signer => anyhow::bail!(
-            "the record's device_id is not the signing device's id ({signer}); \
-             correct it or leave it out"
-        ),
-        (Some(d), _) => Some(*d),
-        (None, signer) => signer.map(|(_, id)| id),
-    };
-    let capture = Capture {
-        captured_at: given.captured_at(),
-        clinician: given.clinician().clone(),
-        device_id,
-    };
-    ClinicalRecord::new(
-        given.patient().clone(),
-        given.body_site().clone(),
-        capture,
-        given.consent().clone(),
-        given.source(),
-        image,
-    )
-    .with_context(|| format!("the record {} is not valid", path.display()))
+    let claimed = *given.image().sha256();
+    Ok(PreparedRecord {
+        draft: RecordDraft::from_record(&given),
+        claimed_sha256: (claimed != [0; 32]).then_some(claimed),
+    })
 }
 
 fn opt<T>(

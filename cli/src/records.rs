@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealcam_core::envelope::{self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender};
 use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey};
 use sealcam_core::record::{MediaType, Source};
-use sealcam_core::relay::{parse_pin, StoreClient};
+use sealcam_relay::{StoreClient, TlsPin};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::io::Write;
@@ -142,7 +142,7 @@ fn pull(args: PullArgs) -> Result<()> {
             )
         })?,
     };
-    let pin = parse_pin(pin_text.trim()).ok_or_else(|| {
+    let pin = TlsPin::parse(&pin_text).ok_or_else(|| {
         anyhow::anyhow!("the TLS pin is not of the form sha256/<base64 of 32 bytes>")
     })?;
     if !args.store.starts_with("https://") {

@@ -1,22 +1,22 @@
 //! `sealcam seal IN -r RECIPIENT... -o OUT [record flags | --record FILE.json]
 //! (--sign-key DEVICEKEY --certificate CERT | --unsigned)`.
 //!
-//! Sanitizes IN, builds the clinical record, and seals both to the
-//! recipients: with `sanitize_owned` + `envelope::seal_owned`, in the
-//! photo's own buffer, or (for `--record FILE.json`, which may refer to the
-//! photo as given) with `sanitize` + `envelope::seal`.
+//! Reads IN into a buffer with room for the envelope and hands it to the
+//! capture pipeline (`sealcam_core::capture`): stripped once in that
+//! buffer, the record completed from the stripped image, sealed to the
+//! recipients in the same buffer.
 
 use crate::io;
 use crate::keyfile;
 use crate::passphrase::PassphraseArgs;
-use crate::record_args::{RecordArgs, Sealing};
+use crate::record_args::RecordArgs;
 use anyhow::{Context, Result};
+use sealcam_core::capture::{self, CaptureError};
 use sealcam_core::envelope::{self, Signer};
 use sealcam_core::keys::{DeviceSigningKey, Recipient};
-use sealcam_core::record::{DeviceIdHex, MediaType};
+use sealcam_core::record::DeviceIdHex;
 use sealcam_core::sanitize::{self, Options};
 use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
 
 #[derive(clap::Args)]
 pub struct SealArgs {
@@ -91,52 +91,43 @@ pub fn run(args: SealArgs) -> Result<()> {
         Some((key, certificate)) => Signer::Device { key, certificate },
         None => Signer::Unsigned,
     };
-    let device = signing.as_ref().map(|(key, cert)| {
+    let prepared = args.record.prepare(signing.as_ref().map(|(key, cert)| {
         (
             cert.clinician(),
             DeviceIdHex::from_bytes(*key.public().id().as_bytes()),
         )
-    });
+    }))?;
     let options = Options {
         max_input_bytes: args.max_size,
     };
-    let strip_context = || format!("cannot strip {}", args.input.display());
-    let sealed = if args.record.record.is_some() {
-        // --record FILE.json may name the image as given (before
-        // sanitizing) by its hash, so the photo must outlive sanitizing:
-        // the borrowing API. The photo and its sanitized form are patient
-        // data: wiped when dropped.
-        let input = Zeroizing::new(io::read_input(&args.input, args.max_size)?);
-        let clean = sanitize::sanitize_with(&input, &options).with_context(strip_context)?;
-        let image = Zeroizing::new(clean.bytes);
-        let record = args.record.build(&Sealing {
-            media_type: MediaType::from(clean.report.format),
-            image: &image,
-            input: &input,
-            signer: device,
-        })?;
-        envelope::seal(&image, &record, &recipients, signer).context("cannot seal")?
-    } else {
-        // The owned-buffer path: the photo is read into a buffer with room
-        // for the envelope, a JPEG is sanitized inside it, and it becomes
-        // the envelope (its plaintext overwritten by ciphertext). Whatever
-        // is not returned is zeroed by `sanitize_owned` / `seal_owned` (and
-        // a `SanitizedImage` dropped on an error is zeroed too).
-        let n = recipients.len();
-        let input = io::read_input_with_capacity(&args.input, args.max_size, |len| {
-            envelope::owned_capacity(len, n)
-        })?;
-        let clean = sanitize::sanitize_owned_with(input, &options).with_context(strip_context)?;
-        let record = args.record.build(&Sealing {
-            media_type: MediaType::from(clean.report().format),
-            image: clean.bytes(),
-            // Only --record FILE.json (the branch above) reads the input.
-            input: &[],
-            signer: device,
-        })?;
-        envelope::seal_owned(clean, &record, &recipients, signer).context("cannot seal")?
-    };
-    io::write_output(&args.output, &sealed.bytes)?;
+    // The photo is read into a buffer with room for the envelope; the
+    // pipeline strips it inside that buffer and turns it into the envelope
+    // (its plaintext overwritten by ciphertext), zeroing whatever it does
+    // not return.
+    let n = recipients.len();
+    let input = io::read_input_with_capacity(&args.input, args.max_size, |len| {
+        envelope::owned_capacity(len, n)
+    })?;
+    let input_hash = prepared.input_hash(&input);
+    let sealed = capture::capture(
+        input,
+        &prepared.draft,
+        &recipients,
+        signer,
+        sealcam_platform::clock::unix_now(),
+        &options,
+    )
+    .map_err(|e| match e {
+        CaptureError::Sanitize(e) => {
+            anyhow::Error::new(e).context(format!("cannot strip {}", args.input.display()))
+        }
+        CaptureError::Record(e) => {
+            anyhow::Error::new(e).context("the clinical record is not valid")
+        }
+        e => anyhow::Error::new(e).context("cannot seal"),
+    })?;
+    prepared.check_claim(input_hash, sealed.record.image().sha256())?;
+    io::write_output(&args.output, &sealed.envelope)?;
     if args.print_id {
         println!("{}", sealed.id);
     } else {

@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use sealcam_core::record::{DeviceIdHex, MediaType};
-use sealcam_core::relay::{Backoff, DeviceState, Event, Relay};
+use sealcam_core::record::DeviceIdHex;
 use sealcam_core::sanitize;
-use zeroize::Zeroizing;
+use sealcam_relay::{Backoff, DeviceState, Event, Relay, Staged};
 
 use crate::io;
-use crate::record_args::{RecordArgs, Sealing};
+use crate::record_args::{PreparedRecord, RecordArgs};
 
 /// Exit status when everything is sealed and queued but not yet sent
 /// (EX_TEMPFAIL): run `sealcam outbox --sync` later.
@@ -51,30 +50,28 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-/// Reads, strips and describes one image: its record.
-fn prepare(
+/// Reads one image with room for its envelope and seals it through the
+/// pipeline into a staged outbox entry.
+fn stage(
+    relay: &Relay,
     args: &SendArgs,
+    prepared: &PreparedRecord,
     path: &std::path::Path,
-    certificate: &sealcam_core::keys::DeviceCertificate,
-    device_id: DeviceIdHex,
-) -> Result<sealcam_core::record::ClinicalRecord> {
-    let input = Zeroizing::new(io::read_input(path, args.max_size)?);
-    // Sanitized here for the record's image description; capture strips
-    // the same bytes again (idempotent) before sealing.
-    let clean = sanitize::sanitize(&input)
+) -> Result<Staged> {
+    // The photo's buffer is stripped in place and becomes the envelope
+    // (the pipeline wipes it).
+    let input = io::read_input_with_capacity(path, args.max_size, |len| {
+        sealcam_core::envelope::owned_capacity(len, sealcam_core::envelope::MAX_RECIPIENTS)
+    })?;
+    let input_hash = prepared.input_hash(&input);
+    let staged = relay
+        .stage_owned(input, &prepared.draft)
         .with_context(|| format!("{} cannot be made safe to send", path.display()))?;
-    let format = clean.report.format;
-    let clean_bytes = Zeroizing::new(clean.bytes);
-    let record = args
-        .record
-        .build(&Sealing {
-            media_type: MediaType::from(format),
-            image: &clean_bytes,
-            input: &input,
-            signer: Some((certificate.clinician(), device_id)),
-        })
-        .with_context(|| format!("the record for {}", path.display()))?;
-    Ok(record)
+    if let Err(e) = prepared.check_claim(input_hash, &staged.image_sha256) {
+        relay.discard(vec![staged]);
+        return Err(e.context(format!("the record for {}", path.display())));
+    }
+    Ok(staged)
 }
 
 /// Runs `send`; returns the process exit status.
@@ -95,65 +92,48 @@ pub fn run(args: SendArgs) -> Result<u8> {
     let certificate = relay
         .certificate()
         .context("this device holds no certificate yet; connect to the store and try again")?;
-    let device_id = DeviceIdHex::from_bytes(relay.config().device_id.0);
+    let prepared = args.record.prepare(Some((
+        certificate.clinician(),
+        DeviceIdHex::from_bytes(relay.config().device_id.0),
+    )))?;
 
-    // Every image is read, stripped and described first: a file that cannot
-    // be sent stops the command before anything is queued, so re-running it
-    // after a fix cannot queue the others twice. Only the records (small)
-    // are kept; each image is read again when it is sealed.
-    let checking = bar(args.images.len() as u64, "checking  [{bar:30}] {pos}/{len}");
-    let mut records = Vec::with_capacity(args.images.len());
-    for path in &args.images {
-        records.push(prepare(&args, path, &certificate, device_id)?);
-        checking.inc(1);
-    }
-    checking.finish_and_clear();
-
+    // Each image goes through the pipeline once (strip, complete the
+    // record, seal) and its envelope is staged in the outbox; only when
+    // every image has been sealed are they queued together. An image that
+    // cannot be sent stops the command with nothing queued, so re-running
+    // it after a fix cannot queue the others twice. One photo is in memory
+    // at a time.
     let sealing = bar(
         args.images.len() as u64,
         "sealing   [{bar:30}] {pos}/{len} {msg}",
     );
-    let mut queued = Vec::new();
-    let mut failure = None;
-    for (path, record) in args.images.iter().zip(&records) {
-        // Read with room for the envelope: the photo's buffer is stripped
-        // in place and becomes the envelope (capture_owned wipes it).
-        let result = io::read_input_with_capacity(path, args.max_size, |len| {
-            sealcam_core::envelope::owned_capacity(len, sealcam_core::envelope::MAX_RECIPIENTS)
-        })
-        .and_then(|input| {
-            relay
-                .capture_owned(input, record)
-                .with_context(|| format!("cannot seal {}", path.display()))
-        });
-        match result {
-            Ok(id) => {
-                sealing.set_message(id.to_string());
+    let mut staged = Vec::with_capacity(args.images.len());
+    for path in &args.images {
+        match stage(&relay, &args, &prepared, path) {
+            Ok(s) => {
+                sealing.set_message(s.id.to_string());
                 sealing.inc(1);
-                queued.push((path, id));
+                staged.push(s);
             }
             Err(e) => {
-                failure = Some(e);
-                break;
+                sealing.finish_and_clear();
+                relay.discard(staged);
+                return Err(e.context(format!(
+                    "nothing was queued; fix or leave out {} and send again",
+                    path.display()
+                )));
             }
         }
     }
+    let queued: Vec<_> = args
+        .images
+        .iter()
+        .zip(staged.iter().map(|s| s.id))
+        .collect();
+    relay.commit(staged)?;
     sealing.finish_with_message("sealed and queued");
     for (path, id) in &queued {
         eprintln!("queued {} as envelope {id}", path.display());
-    }
-    if let Some(e) = failure {
-        // What was queued is sent anyway (it is safe in the outbox); the
-        // user re-sends only the images not listed above.
-        if !args.no_upload {
-            let _ = relay.sync();
-        }
-        return Err(e.context(format!(
-            "{} of {} image(s) were queued (listed above) and will be sent; \
-             re-send only the others",
-            queued.len(),
-            args.images.len()
-        )));
     }
     if args.no_upload {
         println!(

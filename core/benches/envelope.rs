@@ -94,9 +94,15 @@ fn load(name: &'static str, path: &Path, hint: &str, keys: &Keys) -> Option<Phot
         Err(e) => panic!("benchmark input {} does not sanitize: {e}", path.display()),
     };
     let record = record_for(&clean);
-    let sealed = envelope::seal(&clean, &record, &keys.recipients[..1], keys.signer())
-        .expect("seal")
-        .bytes;
+    let sealed = envelope::seal(
+        &clean,
+        &record,
+        &keys.recipients[..1],
+        keys.signer(),
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal")
+    .bytes;
     // Check once that it opens, with the organisation key, to the same image.
     let opened =
         envelope::open(&sealed, &keys.identities[0], Some(&keys.org.public())).expect("open");
@@ -120,7 +126,14 @@ fn load(name: &'static str, path: &Path, hint: &str, keys: &Keys) -> Option<Phot
 /// What `seal/*` times: sanitize the raw photo, then seal it.
 fn sanitize_and_seal(raw: &[u8], record: &ClinicalRecord, to: &[Recipient], s: Signer) -> usize {
     let clean = sanitize(raw).expect("sanitize");
-    let sealed = envelope::seal(&clean.bytes, record, to, s).expect("seal");
+    let sealed = envelope::seal(
+        &clean.bytes,
+        record,
+        to,
+        s,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     sealed.bytes.len()
 }
 
@@ -128,7 +141,14 @@ fn sanitize_and_seal(raw: &[u8], record: &ClinicalRecord, to: &[Recipient], s: S
 fn pipeline(raw: &[u8], to: &[Recipient], s: Signer) -> usize {
     let clean = sanitize(raw).expect("sanitize");
     let record = record_for(&clean.bytes);
-    let sealed = envelope::seal(&clean.bytes, &record, to, s).expect("seal");
+    let sealed = envelope::seal(
+        &clean.bytes,
+        &record,
+        to,
+        s,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     sealed.bytes.len()
 }
 
@@ -141,7 +161,8 @@ fn owned_sanitize_and_seal(
     s: Signer,
 ) -> usize {
     let clean = sanitize_owned(raw).expect("sanitize_owned");
-    let sealed = envelope::seal_owned(clean, record, to, s).expect("seal_owned");
+    let sealed = envelope::seal_owned(clean, record, to, s, sealcam_platform::clock::unix_now())
+        .expect("seal_owned");
     sealed.bytes.len()
 }
 
@@ -149,7 +170,8 @@ fn owned_sanitize_and_seal(
 fn owned_pipeline(raw: Vec<u8>, to: &[Recipient], s: Signer) -> usize {
     let clean = sanitize_owned(raw).expect("sanitize_owned");
     let record = record_for(clean.bytes());
-    let sealed = envelope::seal_owned(clean, &record, to, s).expect("seal_owned");
+    let sealed = envelope::seal_owned(clean, &record, to, s, sealcam_platform::clock::unix_now())
+        .expect("seal_owned");
     sealed.bytes.len()
 }
 
@@ -331,6 +353,7 @@ fn bench_envelope(c: &mut Criterion) {
                     &p.record,
                     &keys.recipients[..1],
                     keys.signer(),
+                    sealcam_platform::clock::unix_now(),
                 )
                 .expect("seal")
             })
@@ -424,7 +447,14 @@ fn bench_envelope(c: &mut Criterion) {
         let to = &keys.recipients[..n];
         group.bench_function(format!("tiny_{n}"), |b| {
             b.iter(|| {
-                envelope::seal(black_box(&tiny), &tiny_record, to, keys.signer()).expect("seal")
+                envelope::seal(
+                    black_box(&tiny),
+                    &tiny_record,
+                    to,
+                    keys.signer(),
+                    sealcam_platform::clock::unix_now(),
+                )
+                .expect("seal")
             })
         });
     }

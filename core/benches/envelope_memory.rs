@@ -99,13 +99,26 @@ fn measure_photo(name: &str, raw: &[u8], keys: &Keys) -> Result<Vec<Row>, String
     let clean = sanitize(raw).map_err(|e| format!("sanitize: {e}"))?.bytes;
     let record = record_for(&clean);
     let to = [keys.identities[0].recipient()];
-    let sealed = envelope::seal(&clean, &record, &to, keys.signer())
-        .map_err(|e| format!("seal: {e}"))?
-        .bytes;
+    let sealed = envelope::seal(
+        &clean,
+        &record,
+        &to,
+        keys.signer(),
+        sealcam_platform::clock::unix_now(),
+    )
+    .map_err(|e| format!("seal: {e}"))?
+    .bytes;
     let org = keys.org.public();
 
     let seal_only = measure(|| {
-        let s = envelope::seal(black_box(&clean), &record, &to, keys.signer()).expect("seal");
+        let s = envelope::seal(
+            black_box(&clean),
+            &record,
+            &to,
+            keys.signer(),
+            sealcam_platform::clock::unix_now(),
+        )
+        .expect("seal");
         let n = s.bytes.capacity();
         (s, n)
     });
@@ -113,14 +126,28 @@ fn measure_photo(name: &str, raw: &[u8], keys: &Keys) -> Result<Vec<Row>, String
     let pipeline = measure(move || {
         let c = sanitize_owned(black_box(owned_raw)).expect("sanitize_owned");
         let r = record_for(c.bytes());
-        let s = envelope::seal_owned(c, &r, &to, keys.signer()).expect("seal_owned");
+        let s = envelope::seal_owned(
+            c,
+            &r,
+            &to,
+            keys.signer(),
+            sealcam_platform::clock::unix_now(),
+        )
+        .expect("seal_owned");
         // The envelope is the raw photo's buffer: nothing new to return.
         (s, 0)
     });
     let borrowed = measure(|| {
         let c = sanitize(black_box(raw)).expect("sanitize");
         let r = record_for(&c.bytes);
-        let s = envelope::seal(&c.bytes, &r, &to, keys.signer()).expect("seal");
+        let s = envelope::seal(
+            &c.bytes,
+            &r,
+            &to,
+            keys.signer(),
+            sealcam_platform::clock::unix_now(),
+        )
+        .expect("seal");
         // Both buffers are alive when seal returns: the sanitized image
         // (seal borrows it) and the envelope.
         let n = s.bytes.capacity() + c.bytes.capacity();

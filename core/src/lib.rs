@@ -8,19 +8,18 @@
 //! - [`record`]: the clinical record (patient, body site, consent) sealed
 //!   with the image;
 //! - [`envelope`]: seal, open and verify (normative spec: docs/FORMAT.md);
+//! - [`capture`]: the one pipeline from camera bytes and a record draft
+//!   to a sealed envelope (sanitize once, complete the record, seal);
 //! - [`protocol`]: signed requests and upload receipts, the store's wire
 //!   protocol beyond the envelope (docs/API.md);
-//! - `relay` (feature `relay`): the device's upload agent with its
-//!   crash-proof outbox.
 //!
 //! See ARCHITECTURE.md for the map of the workspace.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod envelope;
 pub mod keys;
 pub mod protocol;
 pub mod record;
-#[cfg(feature = "relay")]
-pub mod relay;
 pub mod sanitize;

@@ -422,8 +422,22 @@ fn sealing_is_deterministic_given_the_rng_and_random_otherwise() {
         seal_signed(&image, &[me], "same"),
         seal_signed(&image, &[me], "other")
     );
-    let a = envelope::seal(&image, &record_for(&image), &[me], Signer::Unsigned).expect("seal");
-    let b = envelope::seal(&image, &record_for(&image), &[me], Signer::Unsigned).expect("seal");
+    let a = envelope::seal(
+        &image,
+        &record_for(&image),
+        &[me],
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
+    let b = envelope::seal(
+        &image,
+        &record_for(&image),
+        &[me],
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     assert_ne!(a.id, b.id);
     assert_ne!(a.bytes, b.bytes);
 }
@@ -490,9 +504,21 @@ fn owned_seal_refuses_bad_arguments() {
     let me = identity(1).recipient();
     let clean = || sanitize::sanitize_owned(tiny_jpeg()).expect("clean");
     let record = record_for(&tiny_jpeg());
-    let r = envelope::seal_owned(clean(), &record, &[], Signer::Unsigned);
+    let r = envelope::seal_owned(
+        clean(),
+        &record,
+        &[],
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    );
     assert!(matches!(r, Err(SealError::Recipients(_))));
-    let r = envelope::seal_owned(clean(), &record, &[me, me], Signer::Unsigned);
+    let r = envelope::seal_owned(
+        clean(),
+        &record,
+        &[me, me],
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    );
     assert!(matches!(r, Err(SealError::Recipients(_))));
     let other = sealcam_core::keys::DeviceSigningKey::from_secret_bytes([9; 32]);
     let cert = valid_certificate();
@@ -504,9 +530,17 @@ fn owned_seal_refuses_bad_arguments() {
             key: &other,
             certificate: &cert,
         },
+        sealcam_platform::clock::unix_now(),
     );
     assert!(matches!(r, Err(SealError::SignerMismatch)));
-    let sealed = envelope::seal_owned(clean(), &record, &[me], Signer::Unsigned).expect("seal");
+    let sealed = envelope::seal_owned(
+        clean(),
+        &record,
+        &[me],
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     let opened = envelope::open_owned(sealed.bytes, &identity(1), None).expect("open");
     assert!(opened.image[..] == tiny_jpeg()[..]);
 }

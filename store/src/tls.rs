@@ -4,11 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use crate::files::write_secret_file;
 
@@ -123,65 +120,19 @@ pub fn url_host(url: &str) -> Option<&str> {
 }
 
 /// The pin of a certificate: `sha256/` + base64 of SHA-256 of its
-/// SubjectPublicKeyInfo DER.
+/// SubjectPublicKeyInfo DER, computed by the code the clients check it with.
 pub fn spki_pin(cert: &CertificateDer<'_>) -> Result<String, TlsError> {
-    let spki = spki_der(cert.as_ref()).ok_or(TlsError::BadCertificate)?;
-    Ok(format!("sha256/{}", STANDARD.encode(Sha256::digest(spki))))
-}
-
-/// One DER element: tag, the whole element, its contents, what follows.
-type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
-
-/// Reads one DER TLV.
-fn der_tlv(b: &[u8]) -> Option<Tlv<'_>> {
-    let tag = *b.first()?;
-    let first = *b.get(1)?;
-    let (len, hdr) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*b.get(2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    let end = hdr.checked_add(len)?;
-    let whole = b.get(..end)?;
-    Some((tag, whole, &whole[hdr..], &b[end..]))
-}
-
-/// Certificate ::= SEQUENCE { tbs SEQUENCE { [0] version?, serial, sigAlg,
-/// issuer, validity, subject, spki, ... }, ... }: returns the spki element.
-fn spki_der(cert: &[u8]) -> Option<&[u8]> {
-    let (tag, _, cert_body, _) = der_tlv(cert)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let (tag, _, tbs, _) = der_tlv(cert_body)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let mut rest = tbs;
-    let (tag, _, _, after) = der_tlv(rest)?;
-    if tag == 0xa0 {
-        rest = after;
-    }
-    // serial, signature algorithm, issuer, validity, subject
-    for _ in 0..5 {
-        let (_, _, _, after) = der_tlv(rest)?;
-        rest = after;
-    }
-    let (tag, whole, _, _) = der_tlv(rest)?;
-    (tag == 0x30).then_some(whole)
+    sealcam_platform::TlsPin::of_certificate(cert)
+        .map(|p| p.to_string())
+        .ok_or(TlsError::BadCertificate)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn generated_pin_matches_rcgen_spki() {

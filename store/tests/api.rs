@@ -17,8 +17,7 @@ use sealcam_core::keys::{
     StaffSigningKey,
 };
 use sealcam_core::protocol::request::{
-    authorization, authorize_now, content_digest, content_digest_header, RequestSigner,
-    RequestTarget,
+    authorization, authorize, content_digest, content_digest_header, RequestSigner, RequestTarget,
 };
 use sealcam_core::protocol::Receipt;
 use sealcam_store::config::Config;
@@ -96,13 +95,14 @@ impl Harness {
         body: Vec<u8>,
     ) -> Request<Body> {
         let digest = content_digest(&body);
-        let auth = authorize_now(
+        let auth = authorize(
             key,
             &RequestTarget {
                 method: method.as_str(),
                 path_and_query: path,
                 content_digest: &digest,
             },
+            sealcam_platform::clock::unix_now(),
         );
         Request::builder()
             .method(method)

@@ -984,6 +984,7 @@ impl Device {
                 key: &self.key,
                 certificate: cert,
             },
+            sealcam_platform::clock::unix_now(),
         )
         .expect("seal")
     }
@@ -1019,7 +1020,14 @@ pub fn twins(d: &Device, recipients: &[Recipient]) -> (Sealed, Sealed) {
 /// An unsigned envelope of the tiny JPEG (what a patient's browser makes).
 pub fn seal_unsigned(recipients: &[Recipient]) -> Sealed {
     let image = tiny_jpeg();
-    envelope::seal(&image, &record_for(&image), recipients, Signer::Unsigned).expect("seal")
+    envelope::seal(
+        &image,
+        &record_for(&image),
+        recipients,
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal")
 }
 
 /// The enrolment proof: the device key's signature over

@@ -95,6 +95,7 @@ fn every_corpus_image_round_trips_through_an_envelope() {
                 key: &device,
                 certificate: &cert,
             },
+            sealcam_platform::clock::unix_now(),
         )
         .unwrap_or_else(|e| panic!("{name}: seal: {e}"));
         envelope::verify(&sealed.bytes, &org.public(), now)
@@ -140,6 +141,7 @@ fn every_corpus_image_round_trips_through_an_envelope() {
                 key: &device,
                 certificate: &cert,
             },
+            sealcam_platform::clock::unix_now(),
         )
         .unwrap_or_else(|e| panic!("{name}: seal_owned: {e}"));
         envelope::verify(&sealed.bytes, &org.public(), now)

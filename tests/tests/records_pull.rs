@@ -152,6 +152,7 @@ fn seal_signed(w: &World, d: &Device, n: usize, media_type: MediaType, image: Ve
             key: &d.key,
             certificate: cert,
         },
+        sealcam_platform::clock::unix_now(),
     )
     .expect("seal");
     Case {
@@ -704,7 +705,14 @@ async fn fhir_output_validates_as_r4b_media() {
         .await;
     let image = jpeg_of_len(5000);
     let rec = record(0, MediaType::Jpeg, &image, Source::PatientLink);
-    let sealed = envelope::seal(&image, &rec, &w.recipients(), Signer::Unsigned).expect("seal");
+    let sealed = envelope::seal(
+        &image,
+        &rec,
+        &w.recipients(),
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     w.link_upload(&token, &sealed)
         .await
         .expect(201, "link upload");
@@ -814,7 +822,14 @@ async fn senders_that_do_not_verify_are_quarantined_not_filed() {
         .await;
     let image = jpeg_of_len(4500);
     let rec = record(1, MediaType::Jpeg, &image, Source::DeviceCapture);
-    let unsigned = envelope::seal(&image, &rec, &w.recipients(), Signer::Unsigned).expect("seal");
+    let unsigned = envelope::seal(
+        &image,
+        &rec,
+        &w.recipients(),
+        Signer::Unsigned,
+        sealcam_platform::clock::unix_now(),
+    )
+    .expect("seal");
     w.link_upload(&token, &unsigned)
         .await
         .expect(201, "link upload");

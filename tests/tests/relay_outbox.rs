@@ -341,10 +341,10 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
     let dep = Deployment::new(1);
     let home = dep.enrol_device("phone");
 
-    let relay = Arc::new(sealcam_core::relay::Relay::open(&home).expect("open the device"));
+    let relay = Arc::new(sealcam_relay::Relay::open(&home).expect("open the device"));
     assert_eq!(
         relay.refresh().expect("refresh"),
-        sealcam_core::relay::DeviceState::Active
+        sealcam_relay::DeviceState::Active
     );
     let record = record_for(&relay, &photo);
     // A UI listens to the relay's events.
@@ -356,13 +356,16 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
         stall: Duration::from_millis(200),
     });
     let uploader = relay.spawn_uploader(
-        sealcam_core::relay::Backoff::new(Duration::from_millis(20), Duration::from_millis(500)),
+        sealcam_relay::Backoff::new(Duration::from_millis(20), Duration::from_millis(500)),
         Duration::from_millis(200),
     );
     let mut captured = BTreeSet::new();
     for _ in 0..500 {
         let id = relay
-            .capture(&photo, &record)
+            .capture(
+                &photo,
+                &sealcam_core::capture::RecordDraft::from_record(&record),
+            )
             .expect("capture never waits on the network");
         captured.insert(id.to_string());
     }
@@ -393,16 +396,16 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
     let (mut queued, mut uploaded, mut retries) = (BTreeSet::new(), BTreeSet::new(), 0);
     for e in events.try_iter() {
         match e {
-            sealcam_core::relay::Event::Queued { id, .. } => {
+            sealcam_relay::Event::Queued { id, .. } => {
                 queued.insert(id.to_string());
             }
-            sealcam_core::relay::Event::Uploaded { id } => {
+            sealcam_relay::Event::Uploaded { id } => {
                 assert!(
                     uploaded.insert(id.to_string()),
                     "{id} reported uploaded twice"
                 );
             }
-            sealcam_core::relay::Event::Retrying { .. } => retries += 1,
+            sealcam_relay::Event::Retrying { .. } => retries += 1,
             _ => {}
         }
     }
@@ -421,10 +424,7 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
 }
 
 /// A valid record for `photo`, as the device would build it.
-fn record_for(
-    relay: &sealcam_core::relay::Relay,
-    photo: &[u8],
-) -> sealcam_core::record::ClinicalRecord {
+fn record_for(relay: &sealcam_relay::Relay, photo: &[u8]) -> sealcam_core::record::ClinicalRecord {
     use sealcam_core::record::*;
     let cert = relay.certificate().expect("approved");
     let clean = sealcam_core::sanitize::sanitize(photo).expect("sanitize");

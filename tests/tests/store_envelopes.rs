@@ -488,6 +488,7 @@ async fn links_limits_expiry_revocation_replay() {
             &sealcam_tests::store::record_for(&jpeg_of_len(3000)),
             &rcpt,
             sealcam_core::envelope::Signer::Unsigned,
+            sealcam_platform::clock::unix_now(),
         )
         .expect("seal");
         let cb = c.bytes.clone();

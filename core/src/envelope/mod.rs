@@ -117,8 +117,9 @@ impl std::fmt::Debug for Sealed {
     }
 }
 
-/// Seals a sanitized `image` and its `record` to `recipients`, now, with
-/// fresh randomness from the operating system.
+/// Seals a sanitized `image` and its `record` to `recipients`, created at
+/// `created_at` (Unix seconds, from the caller's clock: the core reads
+/// none), with fresh randomness from the operating system.
 ///
 /// # Panics
 /// If the operating system's random number generator fails (as `hpke`'s
@@ -128,6 +129,7 @@ pub fn seal(
     record: &ClinicalRecord,
     recipients: &[Recipient],
     signer: Signer<'_>,
+    created_at: u64,
 ) -> Result<Sealed, SealError> {
     let record_json = Zeroizing::new(record.to_json());
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
@@ -136,7 +138,7 @@ pub fn seal(
         &record_json,
         recipients,
         signer,
-        unix_now(),
+        created_at,
         &mut rng,
     )
 }
@@ -207,6 +209,7 @@ pub fn seal_owned(
     record: &ClinicalRecord,
     recipients: &[Recipient],
     signer: Signer<'_>,
+    created_at: u64,
 ) -> Result<Sealed, SealError> {
     let record_json = Zeroizing::new(record.to_json());
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
@@ -215,7 +218,7 @@ pub fn seal_owned(
         &record_json,
         recipients,
         signer,
-        unix_now(),
+        created_at,
         &mut rng,
     )
 }
@@ -675,10 +678,4 @@ fn check_device_signature(
     cert.device_key()
         .verify(&signature_message_of(signed_digest), &sig)
         .map_err(|_| ())
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

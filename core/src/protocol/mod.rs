@@ -11,7 +11,7 @@ pub mod audit;
 pub mod enrolment;
 pub mod receipt;
 pub mod request;
-pub(crate) mod text;
+pub mod text;
 
 pub use receipt::{Receipt, ReceiptError};
 pub use request::{RequestAuth, RequestAuthError, RequestSigner, RequestVerifier, Role};

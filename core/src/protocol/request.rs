@@ -251,21 +251,15 @@ pub fn authorization<K: RequestSigner>(
     )
 }
 
-/// [`authorization`] now, with a fresh random nonce: the header value for a
-/// request about to be sent.
+/// [`authorization`] at `now` (Unix seconds, from the caller's clock) with
+/// a fresh random nonce: the header value for a request about to be sent.
 ///
 /// # Panics
 /// If the operating system's random generator fails.
-pub fn authorize_now<K: RequestSigner>(key: &K, target: &RequestTarget<'_>) -> String {
+pub fn authorize<K: RequestSigner>(key: &K, target: &RequestTarget<'_>, now: u64) -> String {
     let mut nonce = [0u8; 16];
     crate::keys::random_fill(&mut nonce);
-    authorization(key, target, unix_now(), nonce)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    authorization(key, target, now, nonce)
 }
 
 impl RequestAuth {

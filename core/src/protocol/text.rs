@@ -1,10 +1,11 @@
-//! Hex and base64url helpers for the protocol's text fields.
+//! Hex and base64url: the text forms of the protocol's binary fields, in
+//! one place for the core, the relay, the CLI and the store.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 /// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
@@ -14,7 +15,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Parses exactly `2 * N` lower-case hex digits.
-pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let bytes = s.as_bytes();
     if bytes.len() != 2 * N {
         return None;
@@ -32,12 +33,12 @@ pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// base64url without padding.
-pub(crate) fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Parses base64url without padding into exactly `N` bytes.
-pub(crate) fn parse_b64<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub fn parse_b64<const N: usize>(s: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     // decode_slice refuses input that would not fit; check the exact length.
     match URL_SAFE_NO_PAD.decode_slice(s, &mut out) {
@@ -47,8 +48,7 @@ pub(crate) fn parse_b64<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Parses base64url without padding into bytes of any length.
-#[cfg(feature = "relay")]
-pub(crate) fn parse_b64_vec(s: &str) -> Option<Vec<u8>> {
+pub fn parse_b64_vec(s: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).ok()
 }
 

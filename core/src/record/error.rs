@@ -136,6 +136,13 @@ pub enum RecordError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A record draft carries a field the capture pipeline sets itself
+    /// (`version`, `device_id`, `image`).
+    #[error("the record draft has the field `{field}`, which sealcam sets from the image and the device: leave it out")]
+    SetByPipeline {
+        /// The field's name.
+        field: &'static str,
+    },
     /// The record's `version` is not one this code reads.
     #[error("clinical record version is not supported: this sealcam reads version 1 records; update sealcam")]
     UnsupportedVersion,
@@ -227,6 +234,7 @@ mod tests {
             ImageSha256,
             ImageHashMismatch,
             TooLarge { size: 2, limit: 1 },
+            SetByPipeline { field: "image" },
             UnsupportedVersion,
             JsonSyntax { line: 1, column: 2 },
             UnknownField { line: 1, column: 2 },

@@ -44,3 +44,4 @@ pub use patient::{
     EARLIEST_DATE_OF_BIRTH,
 };
 pub use snomed::SnomedCode;
+pub(crate) use wire::{format_rfc3339, parse_strict_object};

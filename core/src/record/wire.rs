@@ -181,6 +181,91 @@ fn quoted_field(message: &str) -> Option<&'static str> {
     FIELD_NAMES.iter().copied().find(|field| *field == name)
 }
 
+/// Writes a timestamp as RFC 3339; [`RecordError::CapturedAt`] when it
+/// cannot be (years outside 0 to 9999).
+pub(crate) fn format_rfc3339(t: OffsetDateTime) -> Result<String, RecordError> {
+    t.format(&Rfc3339).map_err(|_| RecordError::CapturedAt)
+}
+
+/// A JSON value read strictly: a key given twice in one object is an error
+/// ("duplicate field `name`", as serde's derived structs say), where
+/// `serde_json::Value` would keep the last one silently.
+struct StrictValue(serde_json::Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        use serde_json::Value;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(StrictValue(v)) = seq.next_element()? {
+                    items.push(v);
+                }
+                Ok(StrictValue(Value::Array(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let StrictValue(value) = map.next_value()?;
+                    if object.contains_key(&key) {
+                        // Only our own field names are ever quoted back.
+                        let name = FIELD_NAMES
+                            .iter()
+                            .find(|f| **f == key)
+                            .copied()
+                            .unwrap_or("?");
+                        return Err(A::Error::custom(format_args!("duplicate field `{name}`")));
+                    }
+                    object.insert(key, value);
+                }
+                Ok(StrictValue(Value::Object(object)))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Parses a JSON object strictly (no key twice in any object); errors as
+/// [`json_error`] makes them, never quoting the input.
+pub(crate) fn parse_strict_object(
+    json: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, RecordError> {
+    match serde_json::from_slice::<StrictValue>(json).map_err(|e| json_error(&e))? {
+        StrictValue(serde_json::Value::Object(object)) => Ok(object),
+        _ => Err(RecordError::WrongJsonType { line: 1, column: 1 }),
+    }
+}
+
 /// Turns a serde_json error into a [`RecordError`] that holds no input.
 ///
 /// serde's own messages may quote the offending value ("invalid type: string

@@ -10,14 +10,14 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::RelayError;
-use crate::envelope::EnvelopeId;
-use crate::keys::{DeviceId, DeviceSigningKey, OrgPublicKey, StorePublicKey};
-use crate::protocol::enrolment::{enrol_request, OneTimeCode};
-use crate::protocol::request::{
-    authorize_now, content_digest, content_digest_header, RequestSigner, RequestTarget,
+use sealcam_core::envelope::EnvelopeId;
+use sealcam_core::keys::{DeviceId, DeviceSigningKey, OrgPublicKey, StorePublicKey};
+use sealcam_core::protocol::enrolment::{enrol_request, OneTimeCode};
+use sealcam_core::protocol::request::{
+    authorize, content_digest, content_digest_header, RequestSigner, RequestTarget,
     CONTENT_DIGEST_HEADER,
 };
-use crate::protocol::Receipt;
+use sealcam_core::protocol::Receipt;
 
 /// `GET /v1/info`.
 #[derive(Debug, Deserialize)]
@@ -109,6 +109,13 @@ impl std::fmt::Debug for StoreClient {
 }
 
 fn network(e: reqwest::Error) -> RelayError {
+    if sealcam_platform::tls_pin::is_pin_mismatch(&e) {
+        return RelayError::Network(
+            "the store's TLS certificate does not match the pin: check the pin \
+             (sha256/…, as the store printed it) or that the URL names the right store"
+                .to_owned(),
+        );
+    }
     // The chain says what failed (connect, TLS pin, timeout); no secrets in it.
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(&e);
@@ -168,7 +175,7 @@ impl StoreClient {
     /// A client for the store at `base_url` (`https://host[:port]`, no
     /// path) whose TLS key hashes to `pin`. Plain HTTP and redirects are
     /// refused: the pin must cover every byte.
-    pub fn new(base_url: &str, pin: [u8; 32]) -> Result<Self, RelayError> {
+    pub fn new(base_url: &str, pin: sealcam_platform::TlsPin) -> Result<Self, RelayError> {
         let url = reqwest::Url::parse(base_url).map_err(|_| RelayError::BadStoreUrl)?;
         if url.scheme() != "https"
             || url.host_str().is_none()
@@ -180,7 +187,7 @@ impl StoreClient {
         {
             return Err(RelayError::BadStoreUrl);
         }
-        let tls = super::pin::client_config(pin)
+        let tls = sealcam_platform::tls_pin::client_config(pin)
             .map_err(|e| RelayError::Network(format!("TLS setup failed: {e}")))?;
         let http = Client::builder()
             .use_preconfigured_tls(tls)
@@ -211,13 +218,14 @@ impl StoreClient {
         digest: &[u8; 32],
     ) -> Result<RequestBuilder, RelayError> {
         let path = checked_path(path)?;
-        let auth = authorize_now(
+        let auth = authorize(
             key,
             &RequestTarget {
                 method: method.as_str(),
                 path_and_query: path,
                 content_digest: digest,
             },
+            sealcam_platform::clock::unix_now(),
         );
         Ok(self
             .http
@@ -410,7 +418,10 @@ mod tests {
             "https://store.example/",
             "https://[::1]:1",
         ] {
-            assert!(StoreClient::new(good, [0; 32]).is_ok(), "{good}");
+            assert!(
+                StoreClient::new(good, sealcam_platform::TlsPin::from_bytes([0; 32])).is_ok(),
+                "{good}"
+            );
         }
         for bad in [
             "http://127.0.0.1:8443",
@@ -423,7 +434,10 @@ mod tests {
             "",
         ] {
             assert!(
-                matches!(StoreClient::new(bad, [0; 32]), Err(RelayError::BadStoreUrl)),
+                matches!(
+                    StoreClient::new(bad, sealcam_platform::TlsPin::from_bytes([0; 32])),
+                    Err(RelayError::BadStoreUrl)
+                ),
                 "{bad:?} accepted"
             );
         }

@@ -14,8 +14,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::fsio;
-use crate::envelope::EnvelopeId;
+use sealcam_core::envelope::EnvelopeId;
+use sealcam_platform::fsio;
 
 const EXTENSION: &str = "sealcam";
 
@@ -28,6 +28,17 @@ pub struct OutboxEntry {
     pub size: u64,
     /// When it was queued (file modification time, Unix seconds).
     pub queued_at: u64,
+}
+
+/// An envelope written by [`Outbox::stage`], waiting for
+/// [`Outbox::commit`].
+#[derive(Debug)]
+pub struct StagedFile {
+    /// Its id.
+    pub id: EnvelopeId,
+    /// Its size in bytes.
+    pub size: u64,
+    path: PathBuf,
 }
 
 /// The outbox directory.
@@ -60,12 +71,45 @@ impl Outbox {
         fsio::write_atomic(&self.path(id), envelope)
     }
 
+    /// Writes an envelope durably under a temporary name, not yet queued:
+    /// [`Outbox::commit`] queues a batch of them at once, [`Outbox::discard`]
+    /// drops them. One a crash leaves behind is debris, removed when an
+    /// outbox is opened an hour later.
+    pub fn stage(&self, id: &EnvelopeId, envelope: &[u8]) -> std::io::Result<StagedFile> {
+        let path = self
+            .dir
+            .join(format!("{}staged-{id}.{EXTENSION}", fsio::TMP_PREFIX));
+        fsio::write_atomic(&path, envelope)?;
+        Ok(StagedFile {
+            id: *id,
+            size: envelope.len() as u64,
+            path,
+        })
+    }
+
+    /// Queues staged envelopes: each is renamed into the queue, then the
+    /// directory is synced once. On an error the ones not yet renamed stay
+    /// staged (debris) and are named in no listing.
+    pub fn commit(&self, staged: &[StagedFile]) -> std::io::Result<()> {
+        for s in staged {
+            fs::rename(&s.path, self.path(&s.id))?;
+        }
+        fsio::sync_dir(&self.dir)
+    }
+
+    /// Removes staged envelopes that will not be queued.
+    pub fn discard(&self, staged: &[StagedFile]) {
+        for s in staged {
+            let _ = fs::remove_file(&s.path);
+        }
+    }
+
     /// Reads a queued envelope.
     pub fn read(&self, id: &EnvelopeId) -> std::io::Result<Vec<u8>> {
         fs::read(self.path(id))
     }
 
-    /// BLAKE3 ([`crate::protocol::request::content_digest`]) and size of a
+    /// BLAKE3 ([`sealcam_core::protocol::request::content_digest`]) and size of a
     /// queued envelope, read in a streaming pass;
     /// `None` if it is no longer queued.
     pub fn digest(&self, id: &EnvelopeId) -> std::io::Result<Option<([u8; 32], u64)>> {
@@ -199,7 +243,7 @@ mod tests {
             dir.path().join(".tmp-x").exists(),
             "a fresh temporary file may be another process's write: kept"
         );
-        super::fsio::remove_debris(dir.path(), Duration::ZERO).expect("clean");
+        fsio::remove_debris(dir.path(), Duration::ZERO).expect("clean");
         assert!(!dir.path().join(".tmp-x").exists(), "old debris removed");
         let ids: Vec<_> = outbox.list().expect("list").iter().map(|e| e.id).collect();
         assert_eq!(ids.len(), 2);
@@ -207,7 +251,10 @@ mod tests {
         assert_eq!(outbox.read(&b).expect("read"), b"envelope bb");
         assert_eq!(
             outbox.digest(&b).expect("digest"),
-            Some((crate::protocol::request::content_digest(b"envelope bb"), 11))
+            Some((
+                sealcam_core::protocol::request::content_digest(b"envelope bb"),
+                11
+            ))
         );
         outbox.remove(&a).expect("remove");
         assert_eq!(outbox.digest(&a).expect("digest"), None);

@@ -23,17 +23,16 @@
 mod client;
 mod enrolment;
 mod error;
-mod fsio;
 mod home;
 mod outbox;
-pub mod pin;
 mod uploader;
 
 pub use client::{DeviceState, StoreClient, Upload};
-pub use enrolment::{parse_pin, pin_to_string, EnrolmentPayload};
+pub use enrolment::EnrolmentPayload;
 pub use error::RelayError;
 pub use home::DeviceConfig;
-pub use outbox::{Outbox, OutboxEntry};
+pub use outbox::{Outbox, OutboxEntry, StagedFile};
+pub use sealcam_platform::TlsPin;
 pub use uploader::{Backoff, UploaderHandle};
 
 use std::path::Path;
@@ -43,14 +42,15 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use zeroize::Zeroizing;
 
-use crate::envelope::{self, EnvelopeId, Signer};
-use crate::keys::{
+use home::Home;
+use sealcam_core::capture::{self, RecordDraft};
+use sealcam_core::envelope::{self, EnvelopeId, Signer};
+use sealcam_core::keys::{
     decode_key_file, encode_key_file, CertificateError, DeviceCertificate, DeviceSigningKey,
     KeyError, Recipient, SignedDirectory,
 };
-use crate::record::{ClinicalRecord, DeviceIdHex, MediaType};
-use crate::sanitize;
-use home::Home;
+use sealcam_core::sanitize;
+use sealcam_platform::clock::unix_now;
 
 /// Something a UI may want to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +144,17 @@ impl std::fmt::Debug for PatientLink {
     }
 }
 
+/// A sealed envelope written to the outbox but not yet queued
+/// ([`Relay::stage_owned`]).
+#[derive(Debug)]
+pub struct Staged {
+    /// The envelope's id.
+    pub id: EnvelopeId,
+    /// The SHA-256 of the sanitized image sealed in it (as its record says).
+    pub image_sha256: [u8; 32],
+    file: StagedFile,
+}
+
 /// How sending one envelope failed.
 enum SendOne {
     /// The store refused it for good.
@@ -196,12 +207,6 @@ impl std::fmt::Debug for Relay {
             .field("store", &self.config.store_url)
             .finish_non_exhaustive()
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -273,7 +278,7 @@ impl Relay {
         h.save_config(&DeviceConfig {
             version: 1,
             store_url: payload.url.clone(),
-            tls_pin: pin_to_string(&payload.pin),
+            tls_pin: payload.pin.to_string(),
             org_key: org,
             store_key: info.store_key,
             device_id,
@@ -298,7 +303,7 @@ impl Relay {
                 "device.key (not this device's key)",
             ));
         }
-        let pin = parse_pin(&config.tls_pin).ok_or(RelayError::DamagedHome("device.json"))?;
+        let pin = TlsPin::parse(&config.tls_pin).ok_or(RelayError::DamagedHome("device.json"))?;
         let client = StoreClient::new(&config.store_url, pin)?;
         let outbox = Outbox::open(&h.outbox()).map_err(RelayError::io("open the outbox"))?;
         let relay = Relay {
@@ -405,7 +410,7 @@ impl Relay {
                 let b64 = me
                     .certificate
                     .ok_or(RelayError::Untrusted("device certificate"))?;
-                let bytes = crate::protocol::text::parse_b64_vec(&b64)
+                let bytes = sealcam_core::protocol::text::parse_b64_vec(&b64)
                     .ok_or(RelayError::Untrusted("device certificate"))?;
                 let cert = self.signed_certificate(&bytes)?;
                 self.home
@@ -441,18 +446,16 @@ impl Relay {
         Ok(DeviceState::Active)
     }
 
-    /// Sanitizes `image`, seals it with `record` to every recipient in the
-    /// directory, signed by this device, and queues the envelope. No
-    /// network: returns as soon as the envelope is durably in the outbox.
-    ///
-    /// The record's image description (type, SHA-256) and device id are
-    /// replaced by those of the sanitized image and this device. See
-    /// [`Relay::capture_owned`] to hand over the camera's buffer instead.
-    pub fn capture(&self, image: &[u8], record: &ClinicalRecord) -> Result<EnvelopeId, RelayError> {
+    /// Captures a photo: [`sealcam_core::capture::capture`] with this
+    /// device's certificate, key and recipient directory, at the time of
+    /// the call; the envelope is durably queued before this returns. No
+    /// network. See [`Relay::capture_owned`] to hand over the camera's
+    /// buffer instead of copying it.
+    pub fn capture(&self, image: &[u8], draft: &RecordDraft) -> Result<EnvelopeId, RelayError> {
         let recipients = self.recipient_count().unwrap_or(1);
         let mut owned = Vec::with_capacity(envelope::owned_capacity(image.len(), recipients));
         owned.extend_from_slice(image);
-        self.capture_owned(owned, record)
+        self.capture_owned(owned, draft)
     }
 
     /// How many recipients the held directory names, if one is held.
@@ -472,60 +475,99 @@ impl Relay {
     pub fn capture_owned(
         &self,
         image: Vec<u8>,
-        record: &ClinicalRecord,
+        draft: &RecordDraft,
     ) -> Result<EnvelopeId, RelayError> {
+        let staged = self.stage_owned(image, draft)?;
+        let id = staged.id;
+        self.commit(vec![staged])?;
+        Ok(id)
+    }
+
+    /// Seals a photo as [`Relay::capture_owned`] does and writes the
+    /// envelope to the outbox durably, but does not queue it yet: a batch
+    /// of staged envelopes is queued together by [`Relay::commit`] (or
+    /// dropped by [`Relay::discard`]), so that a batch with one image that
+    /// cannot be sent queues none. `sealcam send` works this way.
+    pub fn stage_owned(&self, image: Vec<u8>, draft: &RecordDraft) -> Result<Staged, RelayError> {
         let image = Zeroizing::new(image);
         let now = unix_now();
-        let (certificate, recipients) = {
-            let held = lock(&self.held);
-            let certificate = held
-                .certificate
-                .clone()
-                .ok_or_else(|| RelayError::NotApproved(self.config.device_id.to_string()))?;
-            match certificate.verify(&self.config.org_key, now) {
-                Ok(()) => {}
-                Err(CertificateError::Expired) => return Err(RelayError::CertificateExpired),
-                Err(CertificateError::NotYetValid) => {
-                    return Err(RelayError::CertificateNotYetValid)
-                }
-                Err(_) => return Err(RelayError::Untrusted("device certificate")),
-            }
-            let dir = held
-                .directory
-                .as_ref()
-                .ok_or(RelayError::NoDirectory)?
-                .verify(&self.config.org_key, now)
-                .map_err(|_| RelayError::NoDirectory)?;
-            let recipients: Vec<Recipient> = dir.entries.iter().map(|e| e.recipient).collect();
-            (certificate, recipients)
-        };
-        // sanitize_owned wipes what it does not return, and the result
-        // wipes itself if dropped unsealed.
+        let (certificate, recipients) = self.sealing_material(now)?;
         let mut image = image;
-        let clean = sanitize::sanitize_owned(std::mem::take(&mut *image))?;
-        let record = record.for_image(
-            MediaType::from(clean.report().format),
-            clean.bytes(),
-            Some(DeviceIdHex::from_bytes(self.config.device_id.0)),
-        )?;
-        let sealed = envelope::seal_owned(
-            clean,
-            &record,
+        let captured = capture::capture(
+            std::mem::take(&mut *image),
+            draft,
             &recipients,
             Signer::Device {
                 key: &self.key,
                 certificate: &certificate,
             },
+            now,
+            &sanitize::Options::default(),
         )?;
-        self.outbox
-            .put(&sealed.id, &sealed.bytes)
+        let file = self
+            .outbox
+            .stage(&captured.id, &captured.envelope)
             .map_err(RelayError::io("write the envelope to the outbox"))?;
-        self.emit(Event::Queued {
-            id: sealed.id,
-            size: sealed.bytes.len() as u64,
-        });
+        Ok(Staged {
+            id: captured.id,
+            image_sha256: *captured.record.image().sha256(),
+            file,
+        })
+    }
+
+    /// Queues staged envelopes (one directory sync for the batch) and
+    /// wakes the uploader.
+    pub fn commit(&self, staged: Vec<Staged>) -> Result<(), RelayError> {
+        let staged: Vec<StagedFile> = staged.into_iter().map(|s| s.file).collect();
+        let result = self
+            .outbox
+            .commit(&staged)
+            .map_err(RelayError::io("queue envelopes in the outbox"));
+        if result.is_err() {
+            self.outbox.discard(&staged);
+        }
+        result?;
+        for s in &staged {
+            self.emit(Event::Queued {
+                id: s.id,
+                size: s.size,
+            });
+        }
         self.wake_uploader();
-        Ok(sealed.id)
+        Ok(())
+    }
+
+    /// Drops staged envelopes that will not be queued.
+    pub fn discard(&self, staged: Vec<Staged>) {
+        let staged: Vec<StagedFile> = staged.into_iter().map(|s| s.file).collect();
+        self.outbox.discard(&staged);
+    }
+
+    /// The certificate (valid at `now`) and the recipients (from the
+    /// directory, valid at `now`) to seal with.
+    fn sealing_material(
+        &self,
+        now: u64,
+    ) -> Result<(DeviceCertificate, Vec<Recipient>), RelayError> {
+        let held = lock(&self.held);
+        let certificate = held
+            .certificate
+            .clone()
+            .ok_or_else(|| RelayError::NotApproved(self.config.device_id.to_string()))?;
+        match certificate.verify(&self.config.org_key, now) {
+            Ok(()) => {}
+            Err(CertificateError::Expired) => return Err(RelayError::CertificateExpired),
+            Err(CertificateError::NotYetValid) => return Err(RelayError::CertificateNotYetValid),
+            Err(_) => return Err(RelayError::Untrusted("device certificate")),
+        }
+        let dir = held
+            .directory
+            .as_ref()
+            .ok_or(RelayError::NoDirectory)?
+            .verify(&self.config.org_key, now)
+            .map_err(|_| RelayError::NoDirectory)?;
+        let recipients: Vec<Recipient> = dir.entries.iter().map(|e| e.recipient).collect();
+        Ok((certificate, recipients))
     }
 
     /// One pass over the outbox, oldest first: sends each envelope and
@@ -675,7 +717,10 @@ impl Relay {
             body.insert("max_bytes".into(), v.into());
         }
         if let Some(c) = context {
-            body.insert("context".into(), crate::protocol::text::b64(c).into());
+            body.insert(
+                "context".into(),
+                sealcam_core::protocol::text::b64(c).into(),
+            );
         }
         let (status, bytes) = self.client.signed_request(
             &self.key,

@@ -1,6 +1,8 @@
-//! Durable file writes for the device's home directory: temp file in the
-//! same directory, write, fsync, rename over the target, fsync the
-//! directory. Files are created mode 0600 (app-private).
+//! Durable file writes: a temporary file in the same directory, created
+//! new (`O_EXCL`) with its final mode, written, fsynced, renamed over the
+//! target, then the directory fsynced. On any failure the temporary file is
+//! removed and the error returned; the target is either the old file or
+//! the new one, never a mix. Every file sealcam writes goes through here.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -9,17 +11,17 @@ use std::path::Path;
 
 /// Prefix of temporary files; anything starting with it is debris from a
 /// crash and is removed by [`remove_debris`].
-pub(crate) const TMP_PREFIX: &str = ".tmp-";
+pub const TMP_PREFIX: &str = ".tmp-";
 
 /// Writes `bytes` to `path` atomically and durably.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| std::io::Error::other("the file name is not valid UTF-8"))?;
     let mut suffix = [0u8; 8];
-    crate::keys::random_fill(&mut suffix);
+    getrandom::fill(&mut suffix).map_err(|e| std::io::Error::other(e.to_string()))?;
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{name}-{:016x}",
         u64::from_le_bytes(suffix)
@@ -43,7 +45,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Removes `path` and makes the removal durable.
-pub(crate) fn remove_durably(path: &Path) -> std::io::Result<()> {
+pub fn remove_durably(path: &Path) -> std::io::Result<()> {
     match fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -53,12 +55,12 @@ pub(crate) fn remove_durably(path: &Path) -> std::io::Result<()> {
 }
 
 /// fsync a directory, so renames and removals in it survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// Creates `dir` (and parents) with mode 0700 if missing.
-pub(crate) fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
         .recursive(true)
@@ -68,7 +70,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Deletes temporary files left by a crash in `dir`, if not modified for
 /// `older_than` (a younger one may be a write in progress).
-pub(crate) fn remove_debris(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
+pub fn remove_debris(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;

@@ -36,7 +36,10 @@ impl Backoff {
         let d = self.base.saturating_mul(factor).min(self.cap);
         self.attempt = self.attempt.saturating_add(1);
         let mut r = [0u8; 8];
-        crate::keys::random_fill(&mut r);
+        // Jitter only: without randomness the wait is the full delay.
+        if getrandom::fill(&mut r).is_err() {
+            r = [0xff; 8];
+        }
         let unit = (u64::from_le_bytes(r) >> 11) as f64 / (1u64 << 53) as f64;
         d.mul_f64(0.5 + 0.5 * unit)
     }

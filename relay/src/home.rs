@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{fsio, RelayError};
-use crate::keys::{DeviceId, OrgPublicKey, StorePublicKey};
+use super::RelayError;
+use sealcam_core::keys::{DeviceId, OrgPublicKey, StorePublicKey};
+use sealcam_platform::fsio;
 
 /// The enrolment, as kept in `device.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

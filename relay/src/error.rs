@@ -66,13 +66,13 @@ pub enum RelayError {
     BadReceipt,
     /// The image could not be sanitized (see the sanitizer's message).
     #[error("the image could not be made safe to send: {0}")]
-    Sanitize(#[from] crate::sanitize::SanitizeError),
+    Sanitize(#[from] sealcam_core::sanitize::SanitizeError),
     /// The clinical record is not valid.
     #[error("the clinical record is not valid: {0}")]
-    Record(#[from] crate::record::RecordError),
+    Record(#[from] sealcam_core::record::RecordError),
     /// Sealing failed.
     #[error("sealing failed: {0}")]
-    Seal(#[from] crate::envelope::SealError),
+    Seal(#[from] sealcam_core::envelope::SealError),
     /// Reading or writing the device's files failed.
     #[error("could not {what}: {source}")]
     Io {
@@ -81,6 +81,18 @@ pub enum RelayError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl From<sealcam_core::capture::CaptureError> for RelayError {
+    fn from(e: sealcam_core::capture::CaptureError) -> Self {
+        use sealcam_core::capture::CaptureError;
+        match e {
+            CaptureError::Sanitize(e) => RelayError::Sanitize(e),
+            CaptureError::Record(e) => RelayError::Record(e),
+            CaptureError::Seal(e) => RelayError::Seal(e),
+            CaptureError::BadTime => RelayError::CertificateNotYetValid,
+        }
+    }
 }
 
 impl RelayError {

@@ -13,11 +13,9 @@
 //!   pins the key itself;
 //! - `code`: the one-time enrolment code (secret: never logged).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
 use super::RelayError;
-use crate::keys::OrgId;
+use sealcam_core::keys::OrgId;
+use sealcam_platform::TlsPin;
 
 const PREFIX: &str = "sealcam-enrol:v1;";
 const MAX_LEN: usize = 1024;
@@ -28,7 +26,7 @@ pub struct EnrolmentPayload {
     /// The store's base URL, without a trailing slash.
     pub url: String,
     /// SHA-256 of the store certificate's SubjectPublicKeyInfo.
-    pub pin: [u8; 32],
+    pub pin: TlsPin,
     /// The organisation key's id.
     pub org: OrgId,
     /// The one-time enrolment code.
@@ -44,24 +42,6 @@ impl std::fmt::Debug for EnrolmentPayload {
     }
 }
 
-/// `sha256/<base64>`: the pin's text form, as the store prints it.
-pub fn pin_to_string(pin: &[u8; 32]) -> String {
-    format!("sha256/{}", STANDARD.encode(pin))
-}
-
-/// Parses `sha256/<base64 of 32 bytes>`.
-pub fn parse_pin(s: &str) -> Option<[u8; 32]> {
-    let b64 = s.strip_prefix("sha256/")?;
-    if b64.len() != 44 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    match STANDARD.decode_slice(b64, &mut out) {
-        Ok(32) => Some(out),
-        _ => None,
-    }
-}
-
 fn valid_url(url: &str) -> bool {
     url.strip_prefix("https://").is_some_and(|rest| {
         !rest.is_empty()
@@ -73,12 +53,12 @@ fn valid_url(url: &str) -> bool {
 }
 
 fn valid_code(code: &str) -> bool {
-    crate::protocol::enrolment::OneTimeCode::parse(code).is_some_and(|c| c.expose() == code)
+    sealcam_core::protocol::enrolment::OneTimeCode::parse(code).is_some_and(|c| c.expose() == code)
 }
 
 impl EnrolmentPayload {
     /// Builds a payload, checking each part.
-    pub fn new(url: &str, pin: [u8; 32], org: OrgId, code: &str) -> Result<Self, RelayError> {
+    pub fn new(url: &str, pin: TlsPin, org: OrgId, code: &str) -> Result<Self, RelayError> {
         let url = url.trim_end_matches('/');
         if !valid_url(url) {
             return Err(RelayError::BadPayload(
@@ -119,7 +99,7 @@ impl EnrolmentPayload {
                 ))
         };
         let url = next("url")?;
-        let pin = parse_pin(next("pin")?).ok_or(RelayError::BadPayload(
+        let pin = TlsPin::parse(next("pin")?).ok_or(RelayError::BadPayload(
             "the pin must be sha256/ followed by 44 base64 characters",
         ))?;
         let org = next("org")?
@@ -141,10 +121,7 @@ impl std::fmt::Display for EnrolmentPayload {
         write!(
             f,
             "{PREFIX}url={};pin={};org={};code={}",
-            self.url,
-            pin_to_string(&self.pin),
-            self.org,
-            self.code
+            self.url, self.pin, self.org, self.code
         )
     }
 }
@@ -156,7 +133,7 @@ mod tests {
     fn sample() -> EnrolmentPayload {
         EnrolmentPayload::new(
             "https://127.0.0.1:8443/",
-            [7; 32],
+            TlsPin::from_bytes([7; 32]),
             OrgId([9; 16]),
             "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789",
         )
@@ -173,7 +150,13 @@ mod tests {
             p
         );
         assert!(!format!("{p:?}").contains("ABCD"));
-        assert!(EnrolmentPayload::new("https://x", [0; 32], OrgId([0; 16]), "abcd-efgh").is_err());
+        assert!(EnrolmentPayload::new(
+            "https://x",
+            TlsPin::from_bytes([0; 32]),
+            OrgId([0; 16]),
+            "abcd-efgh"
+        )
+        .is_err());
     }
 
     #[test]
@@ -193,14 +176,5 @@ mod tests {
         ] {
             assert!(EnrolmentPayload::parse(&bad).is_err(), "{bad:?} parsed");
         }
-    }
-
-    #[test]
-    fn pins() {
-        let s = pin_to_string(&[0xff; 32]);
-        assert_eq!(s.len(), 7 + 44);
-        assert_eq!(parse_pin(&s), Some([0xff; 32]));
-        assert_eq!(parse_pin(&s[..s.len() - 1]), None);
-        assert_eq!(parse_pin("sha256/"), None);
     }
 }
