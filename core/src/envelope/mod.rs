@@ -644,17 +644,20 @@ fn signature_message_of(signed_digest: &blake3::Hash) -> Vec<u8> {
 }
 
 /// Inputs from this size on are hashed on all cores (blake3's `rayon`
-/// feature; the same digest, BLAKE3 is a tree).
+/// feature; the same digest, BLAKE3 is a tree). Not in WebAssembly, which
+/// has no threads here.
+#[cfg(not(target_family = "wasm"))]
 const PARALLEL_BLAKE3_FROM: usize = 256 * 1024;
 
-fn blake3_digest(data: &[u8]) -> blake3::Hash {
+/// BLAKE3 of `data`, on every core for large inputs.
+pub(crate) fn blake3_digest(data: &[u8]) -> blake3::Hash {
+    #[cfg(not(target_family = "wasm"))]
     if data.len() >= PARALLEL_BLAKE3_FROM {
         let mut h = blake3::Hasher::new();
         h.update_rayon(data);
-        h.finalize()
-    } else {
-        blake3::hash(data)
+        return h.finalize();
     }
+    blake3::hash(data)
 }
 
 /// The device signature of a parsed, signed `envelope`.

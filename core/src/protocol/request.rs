@@ -151,13 +151,7 @@ request_keys!(StaffSigningKey, StaffPublicKey, Role::Staff);
 /// (docs/FORMAT.md §6), so no byte of an upload is hashed twice. Large
 /// bodies are hashed on all cores (the same digest; BLAKE3 is a tree).
 pub fn content_digest(body: &[u8]) -> [u8; 32] {
-    if body.len() >= 256 * 1024 {
-        let mut h = blake3::Hasher::new();
-        h.update_rayon(body);
-        *h.finalize().as_bytes()
-    } else {
-        *blake3::hash(body).as_bytes()
-    }
+    *crate::envelope::blake3_digest(body).as_bytes()
 }
 
 /// The content header's value for a body digest.
