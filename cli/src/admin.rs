@@ -832,7 +832,7 @@ fn audit(admin: &Admin, c: AuditCommand) -> Result<()> {
                 if let Some(a) = &anchor {
                     if entry.seq == a.seq {
                         let (_, hash) = chain.head();
-                        if storeapi::hex(&hash) != a.hash {
+                        if sealcam_core::hex::encode(&hash) != a.hash {
                             bail!(
                                 "the audit log was rewritten: entry {} is not the one verified last time",
                                 a.seq
@@ -851,7 +851,7 @@ fn audit(admin: &Admin, c: AuditCommand) -> Result<()> {
             let (seq, hash) = chain.head();
             let json = serde_json::to_vec_pretty(&AuditAnchor {
                 seq,
-                hash: storeapi::hex(&hash),
+                hash: sealcam_core::hex::encode(&hash),
             })?;
             crate::io::write_output(&anchor_path, &json)?;
             println!("audit chain intact: {seq} entries; anchor moved to entry {seq}");

@@ -123,10 +123,6 @@ pub fn sha1_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha1::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `resource` as indented JSON with `resourceType` first (as FHIR
 /// examples write it; readers accept any order), and a final newline.
 pub fn to_pretty_json(resource: &Value) -> serde_json::Result<String> {
@@ -175,7 +171,9 @@ pub fn media(input: &MediaInput<'_>) -> Value {
         consent_ext.push(json!({ "url": "notes", "valueString": notes }));
     }
     if let Some(sha) = consent.signature_image_sha256() {
-        consent_ext.push(json!({ "url": "signatureImageSha256", "valueString": hex(sha) }));
+        consent_ext.push(
+            json!({ "url": "signatureImageSha256", "valueString": sealcam_core::hex::encode(sha) }),
+        );
     }
     let sender_code = match input.sender {
         Sender::VerifiedDevice { .. } => "verified-device",
@@ -289,7 +287,10 @@ pub fn media(input: &MediaInput<'_>) -> Value {
         date_time(consent.obtained_at()),
     );
     if let Some(sha) = consent.signature_image_sha256() {
-        consent_text.push_str(&format!(" Signature image SHA-256: {}.", hex(sha)));
+        consent_text.push_str(&format!(
+            " Signature image SHA-256: {}.",
+            sealcam_core::hex::encode(sha)
+        ));
     }
     if let Some(notes) = consent.notes() {
         consent_text.push_str(" Notes: ");

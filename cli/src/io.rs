@@ -4,6 +4,7 @@
 //! partial or world-readable output behind.
 
 use anyhow::{Context, Result};
+use sealcam_platform::fsio;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -108,48 +109,25 @@ enum Replace {
     No,
 }
 
-/// Temporary file in `target`'s directory, write, fsync, rename into place
-/// (refusing to replace an existing file for `Replace::No`, even one created
-/// meanwhile), fsync the directory. `shown` is the name used in messages.
+/// The one durable write (`sealcam_platform::fsio`): a temporary file
+/// beside `target`, fsync, rename into place (never replacing an existing
+/// file for `Replace::No`, even one created meanwhile), fsync the
+/// directory. `shown` is the name used in messages.
 fn write_atomically(target: &Path, shown: &Path, bytes: &[u8], replace: Replace) -> Result<()> {
-    let exists = || {
-        anyhow::anyhow!(
-            "{} already exists; choose another file name, or give --force to replace it",
-            shown.display()
-        )
+    let written = match replace {
+        Replace::Yes => fsio::write_atomic(target, bytes),
+        Replace::No => fsio::write_atomic_new(target, bytes),
     };
-    let dir = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealcam-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", shown.display()))?;
-    let persisted = if replace == Replace::Yes {
-        tmp.persist(target)
-    } else {
-        tmp.persist_noclobber(target)
-    };
-    persisted.map_err(|e| {
-        if replace == Replace::No && e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            exists()
-        } else {
-            anyhow::Error::new(e.error).context(format!(
-                "cannot move the output into place at {}",
+    written.map_err(|e| {
+        if replace == Replace::No && e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} already exists; choose another file name, or give --force to replace it",
                 shown.display()
-            ))
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("cannot write {}", shown.display()))
         }
-    })?;
-    // Make the rename itself durable.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }
 
 /// Writes `bytes` to a new file at `path` (mode 0600, atomically), refusing

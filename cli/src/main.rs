@@ -145,11 +145,7 @@ fn is_flag(a: &str) -> bool {
 }
 
 /// Seconds since the Unix epoch.
-pub(crate) fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub(crate) use sealcam_platform::clock::unix_now as now_unix;
 
 /// Unix seconds as RFC 3339 (UTC), or the number if out of range.
 pub(crate) fn rfc3339(secs: u64) -> String {

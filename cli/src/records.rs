@@ -22,7 +22,6 @@ use sealcam_core::record::{MediaType, Source};
 use sealcam_relay::{StoreClient, TlsPin};
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -31,7 +30,7 @@ pub const PIN_ENV: &str = "SEALCAM_STORE_PIN";
 /// Subdirectory of OUT for envelopes whose sender could not be trusted.
 pub const QUARANTINE: &str = "quarantine";
 /// Prefix of the temporary directories an envelope is written in.
-const TMP_PREFIX: &str = ".tmp-";
+use sealcam_platform::fsio::{self, TMP_PREFIX};
 
 #[derive(clap::Args)]
 pub struct RecordsArgs {
@@ -563,53 +562,21 @@ fn remove_leftovers(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `files` into `parent/name/` atomically: a temporary directory
-/// `parent/.tmp-<name>-<random>/`, every file (mode 0600) and the directory
-/// synced, renamed into place, `parent` synced. On any failure the
-/// temporary directory is removed and `parent/name` does not exist.
+/// Writes `files` into `parent/name/` atomically
+/// (`sealcam_platform::fsio::write_dir_atomic`): all or nothing.
 fn write_dir(parent: &Path, name: &str, files: &[(&str, &[u8])]) -> Result<()> {
     let target = parent.join(name);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{TMP_PREFIX}{name}-"))
-        .tempdir_in(parent)
-        .with_context(|| {
-            format!(
-                "cannot create a temporary directory in {}",
-                parent.display()
+    fsio::write_dir_atomic(parent, name, files).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} appeared while it was being written (is another pull running into the same \
+                 directory?)",
+                target.display()
             )
-        })?;
-    for (file, bytes) in files {
-        let path = tmp.path().join(file);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options
-            .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    sync_dir(tmp.path())?;
-    if std::fs::symlink_metadata(&target).is_ok() {
-        anyhow::bail!(
-            "{} appeared while it was being written (is another pull running into the same \
-             directory?)",
-            target.display()
-        );
-    }
-    std::fs::rename(tmp.path(), &target)
-        .with_context(|| format!("cannot move the files into place at {}", target.display()))?;
-    // Renamed away: nothing left for the guard to remove.
-    let _ = tmp.keep();
-    sync_dir(parent)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync {}", dir.display()))
+        } else {
+            anyhow::Error::new(e).context(format!("cannot write {}", target.display()))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -655,34 +622,6 @@ mod tests {
         let mut b = ftyp(b"mif1", &[]);
         b[12..16].copy_from_slice(b"avif");
         assert_eq!(heif_kind(&b), ("image/heif", "heif"));
-    }
-
-    #[test]
-    fn write_dir_is_all_or_nothing() {
-        let d = tempfile::tempdir().expect("tempdir");
-        write_dir(d.path(), "abc", &[("a", b"1"), ("b", b"22")]).expect("write");
-        assert_eq!(std::fs::read(d.path().join("abc/a")).expect("a"), b"1");
-        assert_eq!(std::fs::read(d.path().join("abc/b")).expect("b"), b"22");
-        // A second write of the same name is refused and leaves nothing.
-        assert!(write_dir(d.path(), "abc", &[("a", b"x")]).is_err());
-        // A file that cannot be created (a name with a slash into a
-        // missing dir) fails, and no temporary directory is left.
-        assert!(write_dir(d.path(), "def", &[("a", b"1"), ("no/such", b"2")]).is_err());
-        let names: Vec<String> = std::fs::read_dir(d.path())
-            .expect("list")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, ["abc"]);
-        assert_eq!(std::fs::read(d.path().join("abc/a")).expect("a"), b"1");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(d.path().join("abc/a"))
-                .expect("meta")
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
     }
 
     #[test]

@@ -57,11 +57,6 @@ pub fn path_id(id: &str) -> Result<&str> {
     }
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Parses a duration: a number of seconds, or a number followed by `s`,
 /// `m`, `h` or `d`.
 pub fn parse_duration(s: &str) -> Result<u64> {

@@ -19,6 +19,7 @@
 
 pub mod capture;
 pub mod envelope;
+pub mod hex;
 pub mod keys;
 pub mod protocol;
 pub mod record;

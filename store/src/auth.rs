@@ -117,7 +117,7 @@ async fn fail(state: &AppState, claimed: Option<&RequestAuth>, reason: &'static 
     inc(&state.metrics.auth_failures);
     let actor = claimed.map_or_else(
         || "anonymous".to_string(),
-        |a| format!("{}:{}", a.role, hex::encode(a.key_id)),
+        |a| format!("{}:{}", a.role, sealcam_core::hex::encode(&a.key_id)),
     );
     let ev = AuditEvent::new(Action::AuthFailure, actor, "")
         .with_detail(serde_json::json!({"reason": reason}));
@@ -170,7 +170,7 @@ pub(crate) async fn check_signature<K: RequestVerifier>(
     let now = unix_now();
     auth.verify(key, &target, now)
         .map_err(|_| "bad signature, wrong key or timestamp out of window")?;
-    let nonce_key = format!("{}:{}", auth.role, hex::encode(auth.key_id));
+    let nonce_key = format!("{}:{}", auth.role, sealcam_core::hex::encode(&auth.key_id));
     let nonce = auth.nonce;
     let fresh = state
         .db(move |c| c.use_nonce(&nonce_key, &nonce, now, NONCE_TTL_SECS))

@@ -31,11 +31,7 @@ pub enum IdError {
 }
 
 fn parse_hex16(s: &str) -> Result<[u8; 16], IdError> {
-    if s.len() != 32 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(IdError::BadId);
-    }
-    let v = hex::decode(s).map_err(|_| IdError::BadId)?;
-    v.try_into().map_err(|_| IdError::BadId)
+    sealcam_core::hex::decode::<16>(s).ok_or(IdError::BadId)
 }
 
 macro_rules! store_id {
@@ -52,7 +48,7 @@ macro_rules! store_id {
         }
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&hex::encode(self.0))
+                sealcam_core::hex::write(&self.0, f)
             }
         }
         impl std::fmt::Debug for $name {
@@ -125,12 +121,7 @@ impl std::fmt::Debug for LinkToken {
     }
 }
 
-/// Unix time now, in seconds.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use sealcam_platform::clock::unix_now;
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,6 @@ pub mod catalog;
 pub mod config;
 pub mod conn_limit;
 pub mod error;
-pub mod files;
 pub mod ids;
 pub mod metrics;
 pub mod offline;

@@ -20,12 +20,12 @@ use crate::blobs::{BlobStore, FsBlobStore};
 use crate::catalog::{Catalog, SqliteCatalog};
 use crate::config::Config;
 use crate::error::StoreError;
-use crate::files::write_secret_file;
 use crate::ids::OneTimeCode;
 use crate::metrics::{inc, Metrics};
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, Inner};
 use crate::tls;
+use sealcam_platform::fsio::write_atomic as write_secret_file;
 
 /// Catalog file name in the data directory.
 pub const CATALOG_FILE: &str = "catalog.sqlite";

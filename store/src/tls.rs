@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::files::write_secret_file;
+use sealcam_platform::fsio::write_atomic as write_secret_file;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -221,28 +221,12 @@ pub(crate) fn decode(
 
 /// Lower-case hex of a 16-byte id.
 pub(crate) fn hex16(bytes: &[u8; 16], f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    for b in bytes {
-        write!(f, "{b:02x}")?;
-    }
-    Ok(())
+    crate::hex::write(bytes, f)
 }
 
 /// Parses exactly 32 lower-case hex characters.
 pub(crate) fn parse_hex16(s: &str, what: &'static str) -> Result<[u8; 16], KeyError> {
-    let bytes = s.as_bytes();
-    if bytes.len() != 32 {
-        return Err(KeyError::InvalidId { what });
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        _ => Err(KeyError::InvalidId { what }),
-    };
-    let mut out = [0u8; 16];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    Ok(out)
+    crate::hex::decode::<16>(s).ok_or(KeyError::InvalidId { what })
 }
 
 #[cfg(test)]

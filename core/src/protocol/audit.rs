@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::text::{hex, parse_hex};
+use crate::hex::{decode as parse_hex, encode as hex};
 
 /// Domain-separation prefix of every link in the chain.
 pub const AUDIT_CONTEXT: &[u8] = b"sealcam/v1/audit\0";

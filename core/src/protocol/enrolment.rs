@@ -23,7 +23,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::text::{b64, hex};
+use super::text::b64;
+use crate::hex::encode as hex;
 use crate::keys::{DevicePublicKey, DeviceSigningKey};
 
 /// Domain-separation prefix of the device's proof of possession.

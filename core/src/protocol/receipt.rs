@@ -18,8 +18,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{b64, hex, parse_b64, parse_hex};
+use super::text::{b64, parse_b64};
 use crate::envelope::EnvelopeId;
+use crate::hex::{decode as parse_hex, encode as hex};
 use crate::keys::{StorePublicKey, StoreSigningKey};
 
 /// Domain-separation prefix of the signed message.

@@ -19,7 +19,8 @@
 //! [`NONCE_TTL_SECS`]); that replay cache is the store's job, not this
 //! module's.
 
-use super::text::{b64, hex, parse_b64, parse_hex};
+use super::text::{b64, parse_b64};
+use crate::hex::{decode as parse_hex, encode as hex};
 use crate::keys::{
     DevicePublicKey, DeviceSigningKey, OrgPublicKey, OrgSigningKey, StaffPublicKey, StaffSigningKey,
 };

@@ -55,36 +55,8 @@ pub(crate) fn multi_line(s: &str, max: usize) -> Option<String> {
     Some(s.to_string())
 }
 
-/// Lowercase hexadecimal.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Parses exactly `2 * N` lowercase hexadecimal characters.
-pub(crate) fn parse_hex_lower<const N: usize>(s: &str) -> Option<[u8; N]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if bytes.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *slot = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    Some(out)
-}
+/// Lowercase hexadecimal ([`crate::hex`]).
+pub(crate) use crate::hex::{decode as parse_hex_lower, encode as hex_lower};
 
 /// Formats a date as `YYYY-MM-DD` (years 0 to 9999).
 pub(crate) fn format_date(date: Date) -> String {
@@ -419,17 +391,6 @@ pub(crate) use word_enum;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trip_and_strictness() {
-        let bytes = [0x00, 0x1f, 0xa0, 0xff];
-        assert_eq!(hex_lower(&bytes), "001fa0ff");
-        assert_eq!(parse_hex_lower::<4>("001fa0ff"), Some(bytes));
-        assert_eq!(parse_hex_lower::<4>("001FA0FF"), None, "uppercase refused");
-        assert_eq!(parse_hex_lower::<4>("001fa0f"), None);
-        assert_eq!(parse_hex_lower::<4>("001fa0fg"), None);
-        assert_eq!(parse_hex_lower::<2>("é1"), None, "non-ASCII refused");
-    }
 
     #[test]
     fn dates_are_strict_iso_8601() {

@@ -8,8 +8,8 @@ use sealcam_core::envelope::EnvelopeId;
 
 use super::{BlobReader, BlobStore};
 use crate::error::StoreError;
-use crate::files::sync_dir;
 use crate::ids::random_bytes;
+use sealcam_platform::fsio::{self, sync_dir};
 
 /// Filesystem blob store.
 pub struct FsBlobStore {
@@ -60,8 +60,10 @@ impl BlobStore for FsBlobStore {
     }
 
     fn staging_path(&self) -> PathBuf {
-        self.tmp
-            .join(format!("{}.part", hex::encode(random_bytes::<16>())))
+        self.tmp.join(format!(
+            "{}.part",
+            sealcam_core::hex::encode(&random_bytes::<16>())
+        ))
     }
 
     fn clear_staging(&self) -> Result<(), StoreError> {
@@ -81,17 +83,13 @@ impl BlobStore for FsBlobStore {
     }
 
     fn commit(&self, id: EnvelopeId, staged: &Path) -> Result<(), StoreError> {
-        let f = fs::File::open(staged).map_err(|e| StoreError::io("opening a staged upload", e))?;
-        f.sync_all()
-            .map_err(|e| StoreError::io("syncing a staged upload", e))?;
-        drop(f);
         let dest = self.path(id);
         let dir = dest
             .parent()
             .ok_or_else(|| StoreError::Corrupt("blob path has no parent".into()))?;
         self.ensure_dir(dir)?;
-        fs::rename(staged, &dest).map_err(|e| StoreError::io("moving an upload into place", e))?;
-        sync_dir(dir).map_err(|e| StoreError::io("syncing a blob directory", e))
+        fsio::commit_file(staged, &dest)
+            .map_err(|e| StoreError::io("moving an upload into place", e))
     }
 
     fn open(&self, id: EnvelopeId) -> Result<Option<BlobReader>, StoreError> {
@@ -109,17 +107,7 @@ impl BlobStore for FsBlobStore {
     }
 
     fn delete(&self, id: EnvelopeId) -> Result<(), StoreError> {
-        let p = self.path(id);
-        match fs::remove_file(&p) {
-            Ok(()) => {
-                if let Some(dir) = p.parent() {
-                    sync_dir(dir).map_err(|e| StoreError::io("syncing a blob directory", e))?;
-                }
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io("deleting a blob", e)),
-        }
+        fsio::remove_durably(&self.path(id)).map_err(|e| StoreError::io("deleting a blob", e))
     }
 
     fn list(&self) -> Result<Vec<EnvelopeId>, StoreError> {

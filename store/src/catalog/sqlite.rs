@@ -530,7 +530,7 @@ impl Catalog for SqliteCatalog {
         if Self::get_meta(&tx, "org_key")?.is_none() {
             tx.execute(
                 "INSERT OR REPLACE INTO meta (k, v) VALUES ('bootstrap_code', ?1)",
-                [hex::encode(code_hash)],
+                [sealcam_core::hex::encode(&code_hash)],
             )?;
         }
         tx.commit()?;
@@ -550,7 +550,7 @@ impl Catalog for SqliteCatalog {
             return Ok(BootstrapOutcome::AlreadyBootstrapped);
         }
         let stored = Self::get_meta(&tx, "bootstrap_code")?;
-        let given = hex::encode(code_hash);
+        let given = sealcam_core::hex::encode(&code_hash);
         // Both sides are hashes of 160-bit codes: comparing them leaks nothing useful.
         if stored.as_deref() != Some(given.as_str()) {
             return Ok(BootstrapOutcome::BadCode);

@@ -110,16 +110,12 @@ pub(crate) async fn enrol(
     };
     // The device sends the code's digest, never the code: the store keeps
     // only digests, and the binding below is keyed by the code itself.
-    let digest: [u8; 32] = hex::decode(&b.code_digest)
-        .ok()
-        .filter(|_| b.code_digest.bytes().all(|c| !c.is_ascii_uppercase()))
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_code_digest",
-                "code_digest must be 64 lower-case hex digits (SHA-256 of the canonical code)",
-            )
-        })?;
+    let digest: [u8; 32] = sealcam_core::hex::decode(&b.code_digest).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_code_digest",
+            "code_digest must be 64 lower-case hex digits (SHA-256 of the canonical code)",
+        )
+    })?;
     let key: DevicePublicKey = b.device_key.parse().map_err(|_| {
         ApiError::bad_request(
             "bad_key",

@@ -68,7 +68,7 @@ pub(crate) async fn upload(
             id.to_string(),
         )
         .with_detail(
-            serde_json::json!({"size": staged.size, "blake3": hex::encode(staged.blake3)}),
+            serde_json::json!({"size": staged.size, "blake3": sealcam_core::hex::encode(&staged.blake3)}),
         );
         upload::commit(&state, staged, row, vec![ev]).await
     }

@@ -230,7 +230,7 @@ pub(crate) async fn upload(
         let actor = format!("link:{}", link.link_id);
         let audit = vec![
             AuditEvent::new(Action::EnvelopeUpload, actor.clone(), id.to_string()).with_detail(
-                serde_json::json!({"size": staged.size, "blake3": hex::encode(staged.blake3)}),
+                serde_json::json!({"size": staged.size, "blake3": sealcam_core::hex::encode(&staged.blake3)}),
             ),
             AuditEvent::new(Action::LinkUse, actor, link.link_id.to_string())
                 .with_detail(serde_json::json!({"envelope_id": id.to_string()})),
