@@ -4,7 +4,9 @@
 //! chunks needed to show the picture correctly: tRNS, gAMA, cHRM, sRGB,
 //! iCCP, cICP, mDCV, cLLI, sBIT, bKGD, pHYs, hIST, sPLT, and the APNG chunks
 //! acTL, fcTL, fdAT. A minimal eXIf holding Orientation alone is written
-//! before the first IDAT when the original eXIf said 2..=8.
+//! before the first IDAT when the original eXIf said 2..=8 — wherever that
+//! eXIf stood: the PNG spec puts it before IDAT, but readers such as Pillow
+//! also honour one after IDAT, and the photo must not turn sideways.
 //!
 //! Dropped: tEXt, zTXt, iTXt (including XMP and raw IPTC/EXIF profiles),
 //! eXIf, tIME, every other ancillary chunk, and every byte after IEND.
@@ -36,7 +38,7 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
     let mut out = Vec::with_capacity(input.len() + 64);
     out.extend_from_slice(PNG_SIGNATURE);
     let mut pos = PNG_SIGNATURE.len();
-    let mut orientation = None;
+    let orientation = first_exif_orientation(input);
     let mut exif_written = false;
     let mut first = true;
     loop {
@@ -66,9 +68,6 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
                 "an unknown critical chunk the picture may depend on",
             ));
         } else {
-            if kind == b"eXIf" && orientation.is_none() && !exif_written {
-                orientation = exif::read_orientation(chunk.data);
-            }
             report.remove(category(kind, chunk.data), chunk.end - chunk.start);
         }
         if kind == b"IEND" {
@@ -84,6 +83,23 @@ pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, Saniti
             }
             return Ok(out);
         }
+    }
+}
+
+/// The Orientation of the first eXIf chunk (with a good CRC) before IEND,
+/// before or after the image data. A malformed chunk ends the search; the
+/// main pass reports it.
+fn first_exif_orientation(input: &[u8]) -> Option<u16> {
+    let mut pos = PNG_SIGNATURE.len();
+    loop {
+        let chunk = read_chunk(input, pos).ok()?;
+        if &chunk.kind == b"IEND" {
+            return None;
+        }
+        if &chunk.kind == b"eXIf" && check_crc(&chunk).is_ok() {
+            return exif::read_orientation(chunk.data);
+        }
+        pos = chunk.end;
     }
 }
 
@@ -158,4 +174,75 @@ fn check_crc(chunk: &Chunk<'_>) -> Result<(), SanitizeError> {
         return Err(SanitizeError::corrupt(F, "chunk CRC mismatch", chunk.start));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32fast::hash(&out[4..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    fn png(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = PNG_SIGNATURE.to_vec();
+        // 1x1 RGB, 8 bits.
+        out.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]));
+        for c in chunks {
+            out.extend_from_slice(c);
+        }
+        out.extend(chunk(b"IEND", &[]));
+        out
+    }
+
+    /// A big-endian TIFF with Orientation and a Make tag.
+    fn exif_with_orientation(o: u16) -> Vec<u8> {
+        let mut t = b"MM\0\x2a\0\0\0\x08\0\x02".to_vec();
+        t.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1]);
+        t.extend_from_slice(&o.to_be_bytes());
+        t.extend_from_slice(&[0, 0]);
+        t.extend_from_slice(&[0x01, 0x0f, 0, 2, 0, 0, 0, 4, b'A', b'c', b'm', 0]);
+        t.extend_from_slice(&[0, 0, 0, 0]);
+        t
+    }
+
+    const IDAT: &[u8] = &[0x78, 0x9c, 0x63, 0x60, 0x60, 0x60, 0, 0, 0, 4, 0, 1];
+
+    fn orientation_of(input: &[u8]) -> Option<u16> {
+        let mut report = Report::new(F, input.len() as u64);
+        let out = strip(input, &mut report).expect("strips");
+        crate::sanitize::verify::verify(&out)
+            .expect("verifies")
+            .orientation
+    }
+
+    #[test]
+    fn orientation_is_kept_whether_exif_comes_before_or_after_the_image_data() {
+        let exif = chunk(b"eXIf", &exif_with_orientation(6));
+        let before = png(&[exif.clone(), chunk(b"IDAT", IDAT)]);
+        let after = png(&[chunk(b"IDAT", IDAT), exif]);
+        assert_eq!(orientation_of(&before), Some(6));
+        assert_eq!(orientation_of(&after), Some(6), "eXIf after IDAT");
+        let none = png(&[chunk(b"IDAT", IDAT)]);
+        assert_eq!(orientation_of(&none), None);
+    }
+
+    #[test]
+    fn the_first_exif_wins_and_a_damaged_one_is_ignored() {
+        let mut damaged = chunk(b"eXIf", &exif_with_orientation(3));
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        let input = png(&[
+            damaged,
+            chunk(b"IDAT", IDAT),
+            chunk(b"eXIf", &exif_with_orientation(8)),
+            chunk(b"eXIf", &exif_with_orientation(6)),
+        ]);
+        assert_eq!(orientation_of(&input), Some(8));
+    }
 }
