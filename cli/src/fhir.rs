@@ -274,7 +274,7 @@ pub fn media(input: &MediaInput<'_>) -> Value {
 
     // Notes: the consent in words; for a patient link, who sent it.
     let mut consent_text = format!(
-        "Consent (GMC): {}. Method: {}. Given by: {}. Obtained by {} at {}.",
+        "Consent: {}. Method: {}. Given by: {}. Obtained by {} at {}.",
         consent
             .scopes()
             .iter()
@@ -415,6 +415,10 @@ mod tests {
         assert!(note.contains("Nurse Pat Fictional (IHCD A-12)"), "{note}");
         assert!(note.contains("2026-11-21T10:12:00Z"), "{note}");
         assert!(note.contains("Declined publication."), "{note}");
+        // Consent was taken by an IHCD-registered nurse: no regulator is
+        // named that did not register anyone here.
+        assert!(note.starts_with("Consent: care, teaching."), "{note}");
+        assert!(!note.contains("GMC"), "{note}");
         let ext = &m["extension"][0];
         assert_eq!(ext["url"], CONSENT_EXTENSION);
         let sub: Vec<&Value> = ext["extension"].as_array().expect("sub").iter().collect();

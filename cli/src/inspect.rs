@@ -37,25 +37,27 @@ pub fn run(args: InspectArgs) -> Result<()> {
             "sender_device": sender,
             "signed": sender.is_some(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&v).context("cannot format JSON")?
-        );
+        let text = serde_json::to_string_pretty(&v).context("cannot format JSON")?;
+        io::print_stdout(&format!("{text}\n"))
     } else {
-        println!("envelope:       {}", h.id);
-        println!("version:        {}", envelope::VERSION);
-        println!("created:        {created}");
-        println!("size:           {} bytes", h.envelope_len);
-        println!("plaintext size: {} bytes", h.plaintext_len);
-        println!("recipients:     {}", recipients.len());
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "envelope:       {}", h.id);
+        let _ = writeln!(out, "version:        {}", envelope::VERSION);
+        let _ = writeln!(out, "created:        {created}");
+        let _ = writeln!(out, "size:           {} bytes", h.envelope_len);
+        let _ = writeln!(out, "plaintext size: {} bytes", h.plaintext_len);
+        let _ = writeln!(out, "recipients:     {}", recipients.len());
         for r in &recipients {
-            println!("  {r}");
+            let _ = writeln!(out, "  {r}");
         }
-        match &sender {
-            Some(d) => println!("sender device:  {d}"),
-            None => println!("sender device:  unsigned"),
-        }
-        println!("(not authenticated: `sealcam open` checks all of this)");
+        let sender = sender.as_deref().unwrap_or("unsigned");
+        let _ = writeln!(out, "sender device:  {sender}");
+        let _ = writeln!(
+            out,
+            "(not authenticated: `sealcam open` checks all of this)"
+        );
+        io::print_stdout(&out)
     }
-    Ok(())
 }

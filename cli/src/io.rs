@@ -102,6 +102,19 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(&target, path, bytes, Replace::Yes)
 }
 
+/// Prints `text` on standard output. A reader that has gone away (`sealcam
+/// inspect … | head`) is not an error: the output was not wanted any more,
+/// and `println!` would panic there.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether [`write_atomically`] may replace an existing file.
 #[derive(PartialEq)]
 enum Replace {

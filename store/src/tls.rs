@@ -43,8 +43,11 @@ pub struct TlsMaterial {
 }
 
 /// Loads the operator's PEM files, or the generated pair under
-/// `DIR/tls/`, generating it on first start with SANs `localhost`,
-/// `127.0.0.1`, `::1` and `extra_host` (from `--public-url`).
+/// `DIR/tls/`: the key is generated on first start and kept; the
+/// self-signed certificate (SANs `localhost`, `127.0.0.1`, `::1` and
+/// `extra_host` from `--public-url`) is issued anew over that key at every
+/// start, valid for [`GENERATED_VALIDITY_DAYS`], so it never expires on a
+/// running deployment and the pin (a hash of the key) never changes.
 pub fn load_or_generate(
     data: &Path,
     operator: Option<(&Path, &Path)>,
@@ -56,9 +59,7 @@ pub fn load_or_generate(
             let dir = data.join("tls");
             let c = dir.join("cert.pem");
             let k = dir.join("key.pem");
-            if !c.exists() || !k.exists() {
-                generate(&dir, &c, &k, extra_host)?;
-            }
+            generate(&dir, &c, &k, extra_host)?;
             (c, k)
         }
     };
@@ -88,8 +89,27 @@ pub fn load_or_generate(
     })
 }
 
+/// How long a generated certificate is valid: the 397 days browsers
+/// accept for a server certificate.
+pub const GENERATED_VALIDITY_DAYS: i64 = 397;
+
 fn generate(dir: &Path, cert: &Path, key: &Path, extra_host: Option<&str>) -> Result<(), TlsError> {
+    let gen_err = |e: rcgen::Error| TlsError::Generate(e.to_string());
     std::fs::create_dir_all(dir)?;
+    let key_pair = match std::fs::read_to_string(key) {
+        Ok(pem) => rcgen::KeyPair::from_pem(&pem).map_err(|_| TlsError::Pem {
+            path: key.to_path_buf(),
+            message: "the generated TLS key is damaged; move the tls directory away to \
+                      generate a new key (devices must then be given the new pin)"
+                .into(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key_pair = rcgen::KeyPair::generate().map_err(gen_err)?;
+            write_secret_file(key, key_pair.serialize_pem().as_bytes())?;
+            key_pair
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -100,10 +120,12 @@ fn generate(dir: &Path, cert: &Path, key: &Path, extra_host: Option<&str>) -> Re
             names.push(h.to_string());
         }
     }
-    let ck =
-        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    write_secret_file(key, ck.key_pair.serialize_pem().as_bytes())?;
-    write_secret_file(cert, ck.cert.pem().as_bytes())?;
+    let mut params = rcgen::CertificateParams::new(names).map_err(gen_err)?;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(GENERATED_VALIDITY_DAYS);
+    let issued = params.self_signed(&key_pair).map_err(gen_err)?;
+    write_secret_file(cert, issued.pem().as_bytes())?;
     Ok(())
 }
 
@@ -152,6 +174,46 @@ mod tests {
         let b = load_or_generate(dir.path(), None, None).expect("load");
         assert_eq!(a.pin, b.pin);
         assert!(a.pin.starts_with("sha256/"));
+    }
+
+    /// The UTCTime values (tag 0x17, `YYMMDDHHMMSSZ`, 20YY here) in a DER
+    /// certificate: not before and not after, for dates before 2050.
+    fn utc_times(der: &[u8]) -> Vec<time::OffsetDateTime> {
+        der.windows(15)
+            .filter(|w| w[0] == 0x17 && w[1] == 13 && w[14] == b'Z')
+            .filter_map(|w| {
+                let digits = std::str::from_utf8(&w[2..14]).ok()?;
+                let n = |i: usize| digits.get(i..i + 2)?.parse::<u8>().ok();
+                let date = time::Date::from_calendar_date(
+                    2000 + i32::from(n(0)?),
+                    time::Month::try_from(n(2)?).ok()?,
+                    n(4)?,
+                )
+                .ok()?;
+                let t = time::Time::from_hms(n(6)?, n(8)?, n(10)?).ok()?;
+                Some(time::PrimitiveDateTime::new(date, t).assume_utc())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_generated_certificate_is_renewed_over_the_same_key_and_expires_in_397_days() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = load_or_generate(dir.path(), None, None).expect("gen");
+        let pem = std::fs::read(dir.path().join("tls/cert.pem")).expect("cert");
+        let der = CertificateDer::from_pem_slice(&pem).expect("pem");
+        let times = utc_times(der.as_ref());
+        assert_eq!(times.len(), 2, "not before and not after, as UTCTime");
+        let now = time::OffsetDateTime::now_utc();
+        let days = (times[1] - now).whole_days();
+        assert!((396..=397).contains(&days), "valid for {days} days");
+        assert!(times[0] <= now);
+        // Every start issues a fresh certificate over the same key.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let b = load_or_generate(dir.path(), None, None).expect("renew");
+        let renewed = std::fs::read(dir.path().join("tls/cert.pem")).expect("cert");
+        assert_ne!(pem, renewed, "a new certificate");
+        assert_eq!(a.pin, b.pin, "over the same key");
     }
 
     #[test]
