@@ -27,6 +27,7 @@ pub mod blobs;
 pub mod catalog;
 pub mod config;
 pub mod conn_limit;
+pub mod data_dir;
 pub mod error;
 pub mod ids;
 pub mod metrics;

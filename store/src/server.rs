@@ -57,6 +57,21 @@ pub enum StartError {
     /// TLS setup failed.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The data directory is not private, or another store serves it.
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::DataDirError),
+    /// The listen address cannot be bound.
+    #[error(
+        "cannot listen on {addr}: {source}; is another program (perhaps another \
+         sealcam-store) using it? Choose another address with --listen"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store key file is unreadable.
     #[error("{STORE_KEY_FILE}: {0}")]
     StoreKey(KeyError),
@@ -209,14 +224,17 @@ pub struct Opened {
     pub server_config: Arc<rustls::ServerConfig>,
     /// The bootstrap code, while not bootstrapped (a fresh one each start).
     pub bootstrap_code: Option<OneTimeCode>,
+    /// The data directory, locked while this lives.
+    pub data_dir: crate::data_dir::DataDir,
 }
 
-/// Opens the data directory: catalog, blobs (with crash recovery), store
-/// key, TLS material, bootstrap code.
+/// Opens the data directory (private, locked: [`crate::data_dir`]):
+/// catalog, blobs (with crash recovery), store key, TLS material,
+/// bootstrap code. Nothing in it changes unless the lock was taken.
 pub fn open(config: Config) -> Result<Opened, StartError> {
     config.validate()?;
     let data = config.data.clone();
-    std::fs::create_dir_all(&data).map_err(io("creating the data directory"))?;
+    let data_dir = crate::data_dir::DataDir::open(&data, CATALOG_FILE)?;
     let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&data.join(CATALOG_FILE))?);
     let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data.join("blobs"))?);
     let removed = recover(catalog.as_ref(), blobs.as_ref())?;
@@ -261,6 +279,7 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
         state,
         server_config: material.server_config,
         bootstrap_code,
+        data_dir,
     })
 }
 
@@ -273,12 +292,18 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let listen = config.listen;
     let max_connections = config.limits.max_connections;
+    // Bind before the data directory is touched: a start that cannot serve
+    // changes nothing (in particular not the bootstrap code).
+    let listener = std::net::TcpListener::bind(listen).map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?;
     let Opened {
         state,
         server_config,
         bootstrap_code,
+        data_dir: _locked,
     } = open(config)?;
-    let listener = std::net::TcpListener::bind(listen).map_err(io("binding the listen address"))?;
     listener
         .set_nonblocking(true)
         .map_err(io("configuring the listener"))?;
@@ -380,5 +405,54 @@ mod tests {
         };
         assert_eq!(without.lines().len(), 5);
         assert_eq!(url_for("[::1]:0".parse().expect("addr")), "https://[::1]:0");
+    }
+
+    #[tokio::test]
+    async fn a_start_that_cannot_bind_names_the_address_and_changes_nothing() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr");
+        let config = Config {
+            data: parent.path().join("data"),
+            listen: addr,
+            ..Config::default()
+        };
+        let err = serve(config, |_| panic!("no banner"), async {})
+            .await
+            .expect_err("the port is taken");
+        let message = err.to_string();
+        assert!(matches!(err, StartError::Bind { .. }), "{message}");
+        assert!(message.contains(&addr.to_string()), "{message}");
+        assert!(message.contains("--listen"), "{message}");
+        assert!(!parent.path().join("data").exists(), "nothing created");
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_data_keeps_the_first_ones_bootstrap_code() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let config = || Config {
+            data: parent.path().join("data"),
+            ..Config::default()
+        };
+        let first = open(config()).expect("first");
+        let code = first.bootstrap_code.as_ref().expect("a code").digest();
+        let second = open(config());
+        assert!(
+            matches!(second, Err(StartError::DataDir(_))),
+            "a second store is refused"
+        );
+        // The first store's code still opens its bootstrap.
+        let org = sealcam_core::keys::OrgSigningKey::generate().public();
+        let ev = crate::audit::AuditEvent::new(
+            crate::audit::Action::Bootstrap,
+            format!("admin:{}", org.id()),
+            org.id().to_string(),
+        );
+        let outcome = first
+            .state
+            .catalog
+            .bootstrap(code, &org, 1, ev)
+            .expect("catalog");
+        assert!(matches!(outcome, crate::catalog::BootstrapOutcome::Done));
     }
 }
