@@ -19,7 +19,7 @@ mod send;
 mod storeapi;
 mod strip;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -65,7 +65,21 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command().try_get_matches().and_then(|m| {
+        if let Some(("send", send)) = m.subcommand() {
+            if send::stray_word_after_value(send) {
+                eprintln!(
+                    "sealcam: error: an image argument follows a record value directly, as if \
+                     an unquoted value had been split (not shown: it may be patient data). \
+                     Put values that contain spaces in quotes, or give the images before the \
+                     record flags; nothing was sealed"
+                );
+                std::process::exit(2);
+            }
+        }
+        Cli::from_arg_matches(&m)
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if may_hold_patient_data(&e) => {
             let arg = e

@@ -50,6 +50,35 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
+/// The record flags whose values are free text, where spaces are natural:
+/// `--name Test Patient` without quotes leaves `Patient` as an image.
+const TEXT_FLAGS: &[&str] = &[
+    "name",
+    "local_id",
+    "site",
+    "caption",
+    "consent_notes",
+    "clinician_name",
+    "registration_number",
+];
+
+/// True when an image argument comes right after the value of a free-text
+/// record flag: the likely remains of an unquoted value, refused before
+/// anything is read (a file of that name would otherwise be sealed).
+pub fn stray_word_after_value(matches: &clap::ArgMatches) -> bool {
+    let Some(images) = matches.indices_of("images") else {
+        return false;
+    };
+    let images: Vec<usize> = images.collect();
+    TEXT_FLAGS.iter().any(|flag| {
+        matches
+            .indices_of(flag)
+            .into_iter()
+            .flatten()
+            .any(|value| images.contains(&(value + 1)))
+    })
+}
+
 /// Reads one image with room for its envelope and seals it through the
 /// pipeline into a staged outbox entry.
 fn stage(
@@ -76,6 +105,20 @@ fn stage(
 
 /// Runs `send`; returns the process exit status.
 pub fn run(args: SendArgs) -> Result<u8> {
+    // Every image must be a readable file before anything else happens. The
+    // path is not shown: a stray word of an unquoted value (`--site left
+    // arm`) is patient data.
+    for (i, path) in args.images.iter().enumerate() {
+        if let Err(e) = std::fs::File::open(path) {
+            bail!(
+                "image {} of {} cannot be read ({}; the path is not shown: it may be a word \
+                 of an unquoted value); nothing was sealed",
+                i + 1,
+                args.images.len(),
+                e.kind()
+            );
+        }
+    }
     let relay = Relay::open(&args.home)?;
     match relay.refresh() {
         Ok(DeviceState::Active) => {}
