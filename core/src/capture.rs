@@ -140,7 +140,8 @@ impl RecordDraft {
         Ok(draft)
     }
 
-    /// The whole record for a sanitized image: its media type and SHA-256
+    /// The whole record for a sanitized image: its media type, SHA-256
+    /// and (unless the draft gives them) displayed width and height
     /// computed from `sanitized`, the signing device's id, the capture
     /// time (`now` when the draft has none).
     pub fn complete(
@@ -152,7 +153,10 @@ impl RecordDraft {
     ) -> Result<ClinicalRecord, RecordError> {
         let (width, height) = match self.dimensions {
             Some((w, h)) => (Some(w), Some(h)),
-            None => (None, None),
+            None => match sanitize::dimensions(sanitized) {
+                Some(d) => (Some(d.width), Some(d.height)),
+                None => (None, None),
+            },
         };
         let image = ImageInfo::for_image(media_type, sanitized, width, height)?;
         ClinicalRecord::new(

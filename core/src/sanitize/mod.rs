@@ -19,6 +19,7 @@
 //! Errors and reports never contain metadata values (they may be patient
 //! data): only categories, byte counts and offsets.
 
+mod dimensions;
 mod error;
 mod exif;
 mod format;
@@ -29,6 +30,7 @@ mod report;
 mod verify;
 mod webp;
 
+pub use dimensions::{dimensions, Dimensions};
 pub use error::{SanitizeError, VerifyError};
 pub use format::{detect_format, ImageFormat};
 pub use report::{Category, Removal, Report};

@@ -45,6 +45,27 @@ pub(crate) const DISPLAY_PROPERTIES: &[&[u8; 4]] = &[
     b"clli", b"mdcv", b"cclv", b"amve", b"oinf", b"tols",
 ];
 
+/// The primary item's stored size, from its `ispe` property; `None` when
+/// the file does not say.
+pub(crate) fn primary_size(input: &[u8]) -> Option<(u32, u32)> {
+    let top = read_boxes(input, 0, input.len()).ok()?;
+    let meta_box = top.iter().find(|b| &b.kind == b"meta")?;
+    let meta = meta::parse(input, meta_box).ok()?;
+    let primary = meta.primary?;
+    let size = meta.associations(primary).find_map(|&(_, index)| {
+        let property = meta.property(index)?;
+        if &property.kind != b"ispe" {
+            return None;
+        }
+        // Full box: version and flags, then width and height.
+        let payload = property.payload(input);
+        let w = u32::from_be_bytes(payload.get(4..8)?.try_into().ok()?);
+        let h = u32::from_be_bytes(payload.get(8..12)?.try_into().ok()?);
+        Some((w, h))
+    });
+    size
+}
+
 pub(crate) fn strip(input: &[u8], report: &mut Report) -> Result<Vec<u8>, SanitizeError> {
     let top = read_boxes(input, 0, input.len())?;
     if top.first().map(|b| &b.kind) != Some(b"ftyp") {
