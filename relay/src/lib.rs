@@ -250,11 +250,11 @@ impl Relay {
             Some(text) => decode_device_key(text)?,
             None => {
                 let key = DeviceSigningKey::generate();
-                h.write(
-                    &h.key(),
-                    encode_key_file(&key, None).as_bytes(),
-                    "write device.key",
-                )?;
+                // Without a passphrase there is no Argon2id: encoding
+                // cannot fail, but is not assumed not to.
+                let text = encode_key_file(&key, None, unix_now())
+                    .map_err(|_| RelayError::Internal("the device key could not be encoded"))?;
+                h.write(&h.key(), text.as_bytes(), "write device.key")?;
                 key
             }
         };
