@@ -503,7 +503,7 @@ fn directory(admin: &Admin, c: DirectoryCommand) -> Result<()> {
                     })
                     .collect(),
             };
-            let signed = dir.try_sign(&org).context("the directory is not valid")?;
+            let signed = dir.sign(&org).context("the directory is not valid")?;
             let (status, bytes) = admin.client.signed_request(
                 &org,
                 "PUT",
@@ -656,7 +656,7 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                 // Valid from ten minutes ago: a device whose clock is a
                 // little behind can use it at once.
                 let now = crate::now_unix();
-                let cert = DeviceCertificate::try_issue(
+                let cert = DeviceCertificate::issue(
                     &org,
                     &key,
                     &clinician,

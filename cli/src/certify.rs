@@ -43,7 +43,7 @@ pub fn run(args: CertifyArgs) -> Result<()> {
         keyfile::load_secret(&args.org_key, &args.passphrase, "organisation key")?;
     let now = crate::now_unix();
     let not_after = now.saturating_add(u64::from(args.valid_days) * 86_400 - 1);
-    let cert = DeviceCertificate::try_issue(&org, &device, &clinician, now, not_after)
+    let cert = DeviceCertificate::issue(&org, &device, &clinician, now, not_after)
         .context("cannot issue the certificate")?;
     io::write_new_output(&args.output, &cert.to_bytes(), args.force)?;
     eprintln!(

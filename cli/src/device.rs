@@ -122,7 +122,7 @@ pub fn print_status(relay: &Relay) -> Result<()> {
         );
     }
     if let Some((code, message)) = &s.last_error {
-        println!("last error ({code}): {message}");
+        println!("last error ({}): {message}", code.as_u32());
     }
     Ok(())
 }

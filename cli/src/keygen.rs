@@ -4,8 +4,8 @@ use crate::io;
 use crate::passphrase::PassphraseArgs;
 use anyhow::Result;
 use sealcam_core::keys::{
-    encode_identity_file, encode_key_file, DeviceSigningKey, OrgSigningKey, RecipientIdentity,
-    SecretKey, StaffSigningKey,
+    encode_identity_file, encode_key_file, DeviceSigningKey, KeyError, OrgSigningKey,
+    RecipientIdentity, SecretKey, StaffSigningKey,
 };
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -60,11 +60,14 @@ pub fn run(args: KeygenArgs) -> Result<()> {
     let (file, public) = match args.kind {
         Kind::Recipient => {
             let id = RecipientIdentity::generate();
-            (encode_identity_file(&id, pass), id.public_string())
+            (
+                encode_identity_file(&id, pass, crate::now_unix())?,
+                id.public_string(),
+            )
         }
-        Kind::Org => make::<OrgSigningKey>(OrgSigningKey::generate(), pass),
-        Kind::Device => make::<DeviceSigningKey>(DeviceSigningKey::generate(), pass),
-        Kind::Staff => make::<StaffSigningKey>(StaffSigningKey::generate(), pass),
+        Kind::Org => make::<OrgSigningKey>(OrgSigningKey::generate(), pass)?,
+        Kind::Device => make::<DeviceSigningKey>(DeviceSigningKey::generate(), pass)?,
+        Kind::Staff => make::<StaffSigningKey>(StaffSigningKey::generate(), pass)?,
     };
     let to_stdout = args.output == Path::new("-");
     if to_stdout {
@@ -79,6 +82,9 @@ pub fn run(args: KeygenArgs) -> Result<()> {
     Ok(())
 }
 
-fn make<K: SecretKey>(key: K, pass: Option<&str>) -> (Zeroizing<String>, String) {
-    (encode_key_file(&key, pass), key.public_string())
+fn make<K: SecretKey>(key: K, pass: Option<&str>) -> Result<(Zeroizing<String>, String), KeyError> {
+    Ok((
+        encode_key_file(&key, pass, crate::now_unix())?,
+        key.public_string(),
+    ))
 }

@@ -153,7 +153,11 @@ impl RecordArgs {
             opt(&self.nhs, NhsNumber::parse, "--nhs")?,
             opt(&self.local_id, LocalPatientId::parse, "--local-id")?,
             opt(&self.name, PatientName::parse, "--name")?,
-            opt(&self.dob, parse_date_of_birth, "--dob")?,
+            opt(
+                &self.dob,
+                |s| parse_date_of_birth(s, now_utc_date()),
+                "--dob",
+            )?,
         )
         .context("patient")?;
         let body_site = BodySite::new(
@@ -294,4 +298,10 @@ fn now() -> Result<OffsetDateTime> {
     OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .context("cannot read the clock")
+}
+
+/// Today's date in UTC, for the date-of-birth check (the core reads no
+/// clock).
+fn now_utc_date() -> time::Date {
+    OffsetDateTime::now_utc().date()
 }

@@ -82,7 +82,10 @@ impl RecordDraft {
     /// - `captured_at` may be left out: the time of the capture;
     ///   `consent.obtained_at` may be left out: `captured_at`, or `now`.
     ///
-    /// Every rule of the record applies, and errors never quote the input.
+    /// Every rule of the record applies, a date of birth after `now`'s date
+    /// (with a day's allowance for time zones) is refused
+    /// ([`crate::record::check_date_of_birth`]), and errors never quote
+    /// the input.
     pub fn from_json(
         json: &[u8],
         default_clinician: Option<&Clinician>,
@@ -132,6 +135,15 @@ impl RecordDraft {
                 .map_err(|_| RecordError::JsonSyntax { line: 0, column: 0 })?,
         );
         let record = ClinicalRecord::from_json(&whole)?;
+        if let Some(dob) = record.patient().date_of_birth() {
+            // A `now` whose UTC date the calendar cannot hold is judged
+            // by its own date.
+            let today = now
+                .checked_to_offset(time::UtcOffset::UTC)
+                .unwrap_or(now)
+                .date();
+            crate::record::check_date_of_birth(dob, today)?;
+        }
         let mut draft = RecordDraft::from_record(&record);
         draft.dimensions = None;
         if !captured_given {

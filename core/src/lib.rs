@@ -12,6 +12,8 @@
 //!   to a sealed envelope (sanitize once, complete the record, seal);
 //! - [`protocol`]: signed requests and upload receipts, the store's wire
 //!   protocol beyond the envelope (docs/API.md);
+//! - [`ErrorCode`]: the fixed numbers every failure has across the phone
+//!   and web bridges (docs/BRIDGE.md).
 //!
 //! See ARCHITECTURE.md for the map of the workspace.
 #![forbid(unsafe_code)]
@@ -19,8 +21,11 @@
 
 pub mod capture;
 pub mod envelope;
+mod error_code;
 pub mod hex;
 pub mod keys;
 pub mod protocol;
 pub mod record;
 pub mod sanitize;
+
+pub use error_code::ErrorCode;

@@ -1,4 +1,7 @@
-//! Relay errors, each with a fixed numeric code for the phone bridges.
+//! Relay errors, each with a fixed code for the phone bridges
+//! ([`sealcam_core::ErrorCode`]).
+
+use sealcam_core::ErrorCode;
 
 /// What went wrong in the relay agent. Messages say what is wrong and what
 /// to do; they never contain image bytes, record contents, keys, tokens or
@@ -26,9 +29,13 @@ pub enum RelayError {
     #[error("the device's {0} is damaged; enrol again in a new home directory")]
     DamagedHome(&'static str),
     /// The device is enrolled but the administrator has not approved it yet
-    /// (no certificate), or has revoked it.
+    /// (no certificate; after a restart, also a device revoked earlier,
+    /// until [`crate::Relay::refresh`] says so again).
     #[error("this device is not approved yet (or was revoked): ask your administrator to approve device {0}")]
     NotApproved(String),
+    /// The store says the administrator revoked this device.
+    #[error("this device was revoked by your administrator: it cannot send photos; ask your administrator (device {0})")]
+    Revoked(String),
     /// The device certificate has expired.
     #[error("this device's certificate has expired: ask your administrator to approve it again (sealcam admin devices approve), then refresh")]
     CertificateExpired,
@@ -81,6 +88,9 @@ pub enum RelayError {
         /// The error.
         source: std::io::Error,
     },
+    /// A check that cannot fail failed (a bug in sealcam).
+    #[error("internal error: {0}; please report this as a bug")]
+    Internal(&'static str),
 }
 
 impl From<sealcam_core::capture::CaptureError> for RelayError {
@@ -96,29 +106,30 @@ impl From<sealcam_core::capture::CaptureError> for RelayError {
 }
 
 impl RelayError {
-    /// A stable numeric code for the bridges (never reused).
-    pub fn code(&self) -> u32 {
+    /// The fixed code the bridges pass on (docs/BRIDGE.md).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RelayError::BadPayload(_) => 10,
-            RelayError::BadStoreUrl => 19,
-            RelayError::BadRequestPath => 23,
-            RelayError::AlreadyEnrolled => 11,
-            RelayError::NotEnrolled => 12,
-            RelayError::DamagedHome(_) => 13,
-            RelayError::NotApproved(_) => 14,
-            RelayError::NoDirectory => 15,
-            RelayError::CertificateExpired => 24,
-            RelayError::CertificateNotYetValid => 25,
-            RelayError::Untrusted(_) => 16,
-            RelayError::OrgMismatch => 17,
-            RelayError::CodeRefused => 18,
-            RelayError::Network(_) => 20,
-            RelayError::Store { .. } => 21,
-            RelayError::BadReceipt => 22,
-            RelayError::Sanitize(_) => 30,
-            RelayError::Record(_) => 31,
-            RelayError::Seal(_) => 32,
-            RelayError::Io { .. } => 40,
+            RelayError::BadPayload(_) => ErrorCode::BadEnrolmentPayload,
+            RelayError::BadStoreUrl => ErrorCode::BadStoreUrl,
+            RelayError::BadRequestPath | RelayError::Internal(_) => ErrorCode::Internal,
+            RelayError::AlreadyEnrolled => ErrorCode::AlreadyEnrolled,
+            RelayError::NotEnrolled => ErrorCode::NotEnrolled,
+            RelayError::DamagedHome(_) => ErrorCode::DamagedHome,
+            RelayError::NotApproved(_) => ErrorCode::NotApproved,
+            RelayError::Revoked(_) => ErrorCode::Revoked,
+            RelayError::NoDirectory => ErrorCode::NoDirectory,
+            RelayError::CertificateExpired => ErrorCode::CertificateExpired,
+            RelayError::CertificateNotYetValid => ErrorCode::CertificateNotYetValid,
+            RelayError::Untrusted(_) => ErrorCode::Untrusted,
+            RelayError::OrgMismatch => ErrorCode::OrgMismatch,
+            RelayError::CodeRefused => ErrorCode::CodeRefused,
+            RelayError::Network(_) => ErrorCode::Network,
+            RelayError::Store { .. } => ErrorCode::StoreRefused,
+            RelayError::BadReceipt => ErrorCode::BadReceipt,
+            RelayError::Sanitize(e) => e.into(),
+            RelayError::Record(e) => e.into(),
+            RelayError::Seal(e) => e.into(),
+            RelayError::Io { .. } => ErrorCode::Io,
         }
     }
 
@@ -137,5 +148,64 @@ impl RelayError {
 
     pub(crate) fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> RelayError {
         move |source| RelayError::Io { what, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_their_numbers() {
+        // The relay's codes before `sealcam_core::ErrorCode` existed keep
+        // their numbers (23, "request path", is now `internal`).
+        let cases = [
+            (RelayError::BadPayload("x"), 10),
+            (RelayError::AlreadyEnrolled, 11),
+            (RelayError::NotEnrolled, 12),
+            (RelayError::DamagedHome("x"), 13),
+            (RelayError::NotApproved("d".into()), 14),
+            (RelayError::NoDirectory, 15),
+            (RelayError::Untrusted("x"), 16),
+            (RelayError::OrgMismatch, 17),
+            (RelayError::CodeRefused, 18),
+            (RelayError::BadStoreUrl, 19),
+            (RelayError::Network("x".into()), 20),
+            (
+                RelayError::Store {
+                    status: 500,
+                    message: "x".into(),
+                },
+                21,
+            ),
+            (RelayError::BadReceipt, 22),
+            (RelayError::CertificateExpired, 24),
+            (RelayError::CertificateNotYetValid, 25),
+            (RelayError::Revoked("d".into()), 26),
+            (
+                RelayError::Sanitize(sealcam_core::sanitize::SanitizeError::Empty),
+                33,
+            ),
+            (
+                RelayError::Record(sealcam_core::record::RecordError::NhsNumberFormat),
+                41,
+            ),
+            (
+                RelayError::Seal(sealcam_core::envelope::SealError::Recipients("none")),
+                50,
+            ),
+            (
+                RelayError::Io {
+                    what: "x",
+                    source: std::io::Error::other("x"),
+                },
+                40,
+            ),
+            (RelayError::BadRequestPath, 3),
+            (RelayError::Internal("x"), 3),
+        ];
+        for (e, n) in cases {
+            assert_eq!(e.code().as_u32(), n, "{e:?}");
+        }
     }
 }

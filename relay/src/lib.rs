@@ -8,8 +8,9 @@
 //! ```
 //!
 //! The facade ([`Relay`]) is shaped for the phone bridges: an opaque
-//! handle, byte buffers and strings in and out, errors with fixed numeric
-//! codes ([`RelayError::code`]), no generics or lifetimes. Calls block;
+//! handle, byte buffers and strings in and out, errors with fixed codes
+//! ([`RelayError::code`], a [`sealcam_core::ErrorCode`]), no generics or
+//! lifetimes. `sealcam-bridge` wraps it for the front ends. Calls block;
 //! the bridges run them off the UI thread. Network calls use reqwest's
 //! blocking client (tokio underneath) with rustls pinned to the store's
 //! key ([`pin`]); no OpenSSL.
@@ -50,6 +51,7 @@ use sealcam_core::keys::{
     KeyError, Recipient, SignedDirectory,
 };
 use sealcam_core::sanitize;
+use sealcam_core::ErrorCode;
 use sealcam_platform::clock::unix_now;
 
 /// Something a UI may want to show.
@@ -82,7 +84,7 @@ pub enum Event {
     /// Sending failed; it stays queued and will be retried.
     Retrying {
         /// The error code ([`RelayError::code`]).
-        code: u32,
+        code: ErrorCode,
         /// Milliseconds until the next attempt (0 when not known).
         delay_ms: u64,
     },
@@ -106,6 +108,9 @@ pub struct Status {
     pub device_id: String,
     /// Whether it holds a certificate (approved).
     pub approved: bool,
+    /// Whether the last [`Relay::refresh`] found the device revoked (not
+    /// remembered across [`Relay::open`]).
+    pub revoked: bool,
     /// The recipient directory's version, if one is held.
     pub directory_version: Option<u64>,
     /// Whether the held certificate is valid now.
@@ -115,7 +120,7 @@ pub struct Status {
     /// Envelopes the store refused.
     pub rejected: Vec<OutboxEntry>,
     /// The last error of a sync, if the last sync failed.
-    pub last_error: Option<(u32, String)>,
+    pub last_error: Option<(ErrorCode, String)>,
 }
 
 /// A patient link, as created. The token is the capability: `Debug`
@@ -184,7 +189,9 @@ fn decode_device_key(text: Vec<u8>) -> Result<DeviceSigningKey, RelayError> {
 struct Held {
     certificate: Option<DeviceCertificate>,
     directory: Option<SignedDirectory>,
-    last_error: Option<(u32, String)>,
+    /// The store said "revoked" at the last refresh.
+    revoked: bool,
+    last_error: Option<(ErrorCode, String)>,
 }
 
 /// An enrolled device: the handle the CLI and the phone bridges hold.
@@ -243,11 +250,11 @@ impl Relay {
             Some(text) => decode_device_key(text)?,
             None => {
                 let key = DeviceSigningKey::generate();
-                h.write(
-                    &h.key(),
-                    encode_key_file(&key, None).as_bytes(),
-                    "write device.key",
-                )?;
+                // Without a passphrase there is no Argon2id: encoding
+                // cannot fail, but is not assumed not to.
+                let text = encode_key_file(&key, None, unix_now())
+                    .map_err(|_| RelayError::Internal("the device key could not be encoded"))?;
+                h.write(&h.key(), text.as_bytes(), "write device.key")?;
                 key
             }
         };
@@ -313,6 +320,7 @@ impl Relay {
             held: Mutex::new(Held {
                 certificate: None,
                 directory: None,
+                revoked: false,
                 last_error: None,
             }),
             sync_lock: Mutex::new(()),
@@ -415,13 +423,17 @@ impl Relay {
                 let cert = self.signed_certificate(&bytes)?;
                 self.home
                     .write(&self.home.certificate(), &bytes, "write certificate.bin")?;
-                lock(&self.held).certificate = Some(cert);
+                let mut held = lock(&self.held);
+                held.certificate = Some(cert);
+                held.revoked = false;
             }
             DeviceState::Pending => return Ok(DeviceState::Pending),
             DeviceState::Revoked => {
                 self.home
                     .remove(&self.home.certificate(), "remove certificate.bin")?;
-                lock(&self.held).certificate = None;
+                let mut held = lock(&self.held);
+                held.certificate = None;
+                held.revoked = true;
                 return Ok(DeviceState::Revoked);
             }
         }
@@ -543,6 +555,13 @@ impl Relay {
         self.outbox.discard(&staged);
     }
 
+    /// Whether [`Relay::capture`] could seal now (no network): approved,
+    /// not revoked, the certificate valid, a valid directory held. The
+    /// error is the one a capture would give.
+    pub fn check_ready(&self) -> Result<(), RelayError> {
+        self.sealing_material(unix_now()).map(|_| ())
+    }
+
     /// The certificate (valid at `now`) and the recipients (from the
     /// directory, valid at `now`) to seal with.
     fn sealing_material(
@@ -550,10 +569,12 @@ impl Relay {
         now: u64,
     ) -> Result<(DeviceCertificate, Vec<Recipient>), RelayError> {
         let held = lock(&self.held);
-        let certificate = held
-            .certificate
-            .clone()
-            .ok_or_else(|| RelayError::NotApproved(self.config.device_id.to_string()))?;
+        let device = || self.config.device_id.to_string();
+        let certificate = match (&held.certificate, held.revoked) {
+            (Some(c), _) => c.clone(),
+            (None, true) => return Err(RelayError::Revoked(device())),
+            (None, false) => return Err(RelayError::NotApproved(device())),
+        };
         match certificate.verify(&self.config.org_key, now) {
             Ok(()) => {}
             Err(CertificateError::Expired) => return Err(RelayError::CertificateExpired),
@@ -778,6 +799,7 @@ impl Relay {
         Ok(Status {
             device_id: self.config.device_id.to_string(),
             approved: held.certificate.is_some(),
+            revoked: held.revoked,
             certificate_valid: held
                 .certificate
                 .as_ref()

@@ -101,7 +101,8 @@ fn load_or_create_store_key(data: &Path) -> Result<StoreSigningKey, StartError> 
         .map_err(StartError::StoreKey),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = StoreSigningKey::generate();
-            let text = encode_key_file(&key, None);
+            let text = encode_key_file(&key, None, crate::ids::unix_now())
+                .map_err(StartError::StoreKey)?;
             write_secret_file(&path, text.as_bytes()).map_err(io("writing store.key"))?;
             Ok(key)
         }

@@ -188,6 +188,7 @@ fn directory(org: &OrgSigningKey, version: u64) -> Vec<u8> {
         ],
     }
     .sign(org)
+    .expect("sign the directory")
     .to_bytes()
 }
 
@@ -259,7 +260,8 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         &common::clinician(),
         now() - 3600,
         now() + 365 * 86_400,
-    );
+    )
+    .expect("issue");
     let r = h
         .signed(
             &org,
@@ -581,7 +583,8 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
         "12AB",
     )
     .expect("clinician");
-    let cert = DeviceCertificate::issue(&w.org, &d1.public(), &other, now() - 10, now() + 1000);
+    let cert = DeviceCertificate::issue(&w.org, &d1.public(), &other, now() - 10, now() + 1000)
+        .expect("issue");
     let r = h
         .signed(
             &w.org,

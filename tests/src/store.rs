@@ -1042,7 +1042,7 @@ pub fn enrol_proof(key: &DeviceSigningKey, text: &str) -> String {
 /// A certificate for `device` from the org, valid from a minute ago for a year.
 pub fn certificate_for(org: &OrgSigningKey, device: &DevicePublicKey) -> DeviceCertificate {
     let t = now();
-    DeviceCertificate::issue(org, device, &clinician(), t - 60, t + 365 * 86_400)
+    DeviceCertificate::issue(org, device, &clinician(), t - 60, t + 365 * 86_400).expect("issue")
 }
 
 /// A receipt answer, parsed and checked: signed by `store`, naming `bytes`.
@@ -1195,6 +1195,7 @@ impl World {
             entries,
         }
         .sign(&self.org)
+        .expect("sign the directory")
         .to_bytes()
     }
 

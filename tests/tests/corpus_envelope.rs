@@ -66,7 +66,8 @@ fn every_corpus_image_round_trips_through_an_envelope() {
         .as_secs();
     let clinician =
         Clinician::new("Dr Sam Fictional", RegistrationBody::Gmc, "9999999").expect("clinician");
-    let cert = DeviceCertificate::issue(&org, &device.public(), &clinician, now - 60, now + 86_400);
+    let cert = DeviceCertificate::issue(&org, &device.public(), &clinician, now - 60, now + 86_400)
+        .expect("issue");
     let team: Vec<RecipientIdentity> = (0..3).map(|_| RecipientIdentity::generate()).collect();
     let recipients: Vec<_> = team.iter().map(RecipientIdentity::recipient).collect();
     let outsider = RecipientIdentity::generate();

@@ -219,7 +219,13 @@ impl Keys {
 
     fn write<K: SecretKey>(&self, name: &str, key: &K) -> PathBuf {
         let p = self.dir.path().join(name);
-        std::fs::write(&p, encode_key_file(key, None).as_bytes()).expect("write key file");
+        std::fs::write(
+            &p,
+            encode_key_file(key, None, 1_795_256_130)
+                .expect("encode")
+                .as_bytes(),
+        )
+        .expect("write key file");
         p
     }
 }

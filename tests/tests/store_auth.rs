@@ -1139,7 +1139,8 @@ async fn enrolment_codes_and_device_certificates() {
     for (what, cert) in [
         (
             "signed by another organisation",
-            DeviceCertificate::issue(&other_org, &pk, &clinician(), t - 60, t + 86_400),
+            DeviceCertificate::issue(&other_org, &pk, &clinician(), t - 60, t + 86_400)
+                .expect("issue"),
         ),
         (
             "for another device key",
@@ -1147,15 +1148,16 @@ async fn enrolment_codes_and_device_certificates() {
         ),
         (
             "for another clinician",
-            DeviceCertificate::issue(&w.org, &pk, &other_clinician, t - 60, t + 86_400),
+            DeviceCertificate::issue(&w.org, &pk, &other_clinician, t - 60, t + 86_400)
+                .expect("issue"),
         ),
         (
             "expired",
-            DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 7200, t - 3600),
+            DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 7200, t - 3600).expect("issue"),
         ),
         (
             "not yet valid",
-            DeviceCertificate::issue(&w.org, &pk, &clinician(), t + 3600, t + 7200),
+            DeviceCertificate::issue(&w.org, &pk, &clinician(), t + 3600, t + 7200).expect("issue"),
         ),
     ] {
         put(&pending.id, &cert)
@@ -1184,7 +1186,8 @@ async fn enrolment_codes_and_device_certificates() {
         "devices/me returns the certificate uploaded"
     );
     // Renewal of an active device's certificate.
-    let renewed = DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 30, t + 2 * 86_400);
+    let renewed =
+        DeviceCertificate::issue(&w.org, &pk, &clinician(), t - 30, t + 2 * 86_400).expect("issue");
     put(&pending.id, &renewed)
         .await
         .expect(200, "renewed certificate for an active device");

@@ -186,7 +186,8 @@ fn foreign_device() -> Device {
         &sealcam_tests::store::clinician(),
         t - 60,
         t + 86_400,
-    );
+    )
+    .expect("issue");
     Device {
         id: key.public().id().to_string(),
         key: Arc::new(key),

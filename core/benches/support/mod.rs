@@ -43,7 +43,8 @@ impl Keys {
             &clinician(),
             t - 180 * 86_400,
             t + 180 * 86_400,
-        );
+        )
+        .expect("issue");
         let identities: Vec<_> = (0..recipients as u32).map(identity).collect();
         let recipients = identities
             .iter()

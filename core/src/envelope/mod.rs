@@ -281,14 +281,17 @@ pub fn seal_owned_parts(
 /// never has the image copied. (The sanitized image is never longer than
 /// the raw one for JPEG, so the raw photo's length may be given.)
 pub fn owned_capacity(image_len: usize, recipients: usize) -> usize {
-    let plaintext = 4 + MAX_RECORD_LEN + image_len;
-    header::FIXED_LEN
-        + recipients.saturating_mul(header::STANZA_LEN)
-        + 2
-        + header::MAX_CERTIFICATE_LEN
-        + MAC_LEN
-        + header::ciphertext_len(plaintext as u64) as usize
-        + SIGNATURE_LEN
+    // Saturating: absurd arguments give `usize::MAX` (no allocation can
+    // be that large), never an overflow.
+    let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let plaintext = wide(4 + MAX_RECORD_LEN).saturating_add(wide(image_len));
+    let ciphertext = plaintext
+        .saturating_add(wide(header::TAG_LEN).saturating_mul(header::chunk_count(plaintext)));
+    let fixed = wide(header::FIXED_LEN + 2 + header::MAX_CERTIFICATE_LEN + MAC_LEN + SIGNATURE_LEN);
+    let total = fixed
+        .saturating_add(wide(recipients).saturating_mul(wide(header::STANZA_LEN)))
+        .saturating_add(ciphertext);
+    usize::try_from(total).unwrap_or(usize::MAX)
 }
 
 /// Everything of a seal that does not depend on the image's bytes: the
@@ -681,4 +684,25 @@ fn check_device_signature(
     cert.device_key()
         .verify(&signature_message_of(signed_digest), &sig)
         .map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_capacity_adds_up_and_saturates() {
+        let expected = header::FIXED_LEN
+            + 2 * header::STANZA_LEN
+            + 2
+            + header::MAX_CERTIFICATE_LEN
+            + MAC_LEN
+            + header::ciphertext_len((4 + MAX_RECORD_LEN + 1000) as u64) as usize
+            + SIGNATURE_LEN;
+        assert_eq!(owned_capacity(1000, 2), expected);
+        // These used to overflow (a panic in a debug build).
+        assert_eq!(owned_capacity(usize::MAX, 1), usize::MAX);
+        assert_eq!(owned_capacity(0, usize::MAX), usize::MAX);
+        assert_eq!(owned_capacity(usize::MAX - 70_000, 64), usize::MAX);
+    }
 }

@@ -77,26 +77,11 @@ impl DeviceCertificate {
     /// Issues a certificate binding `device` to `clinician`, valid from
     /// `not_before` to `not_after` inclusive (Unix seconds).
     ///
-    /// # Panics
-    /// If the clinician's details break the certificate's rules (those of
-    /// [`Clinician::new`], without surrounding white space) or
-    /// `not_before > not_after`. Use [`DeviceCertificate::try_issue`] for
-    /// values that were not built and checked by this program.
+    /// Fails with [`KeyError::Invalid`] if the clinician's details break
+    /// the certificate's rules (those of [`Clinician::new`], without
+    /// surrounding white space; an "other" registration body that is not a
+    /// known body's abbreviation) or `not_before > not_after`.
     pub fn issue(
-        org: &OrgSigningKey,
-        device: &DevicePublicKey,
-        clinician: &Clinician,
-        not_before: u64,
-        not_after: u64,
-    ) -> Self {
-        match Self::try_issue(org, device, clinician, not_before, not_after) {
-            Ok(cert) => cert,
-            Err(e) => panic!("DeviceCertificate::issue: {e}"),
-        }
-    }
-
-    /// Issues a certificate, or says which rule the values break.
-    pub fn try_issue(
         org: &OrgSigningKey,
         device: &DevicePublicKey,
         clinician: &Clinician,
@@ -256,7 +241,8 @@ mod tests {
     fn issue() -> (OrgSigningKey, DeviceSigningKey, DeviceCertificate) {
         let org = OrgSigningKey::generate();
         let dev = DeviceSigningKey::generate();
-        let cert = DeviceCertificate::issue(&org, &dev.public(), &clinician(), NB, NA);
+        let cert =
+            DeviceCertificate::issue(&org, &dev.public(), &clinician(), NB, NA).expect("issue");
         (org, dev, cert)
     }
 
@@ -294,7 +280,7 @@ mod tests {
             "AB-12",
         )
         .expect("valid");
-        let cert = DeviceCertificate::issue(&org, &dev.public(), &c, NB, NB);
+        let cert = DeviceCertificate::issue(&org, &dev.public(), &c, NB, NB).expect("issue");
         let back = DeviceCertificate::from_bytes(&cert.to_bytes()).expect("parse");
         assert_eq!(back.clinician(), &c);
         back.verify(&org.public(), NB)
@@ -374,28 +360,43 @@ mod tests {
         let org = OrgSigningKey::generate();
         let dev = DeviceSigningKey::generate().public();
         let good = clinician();
-        assert!(DeviceCertificate::try_issue(&org, &dev, &good, NA, NB).is_err());
+        assert!(DeviceCertificate::issue(&org, &dev, &good, NA, NB).is_err());
         let mut padded = good.clone();
         padded.name = " Dr A".into();
-        assert!(DeviceCertificate::try_issue(&org, &dev, &padded, NB, NA).is_err());
+        assert!(DeviceCertificate::issue(&org, &dev, &padded, NB, NA).is_err());
         let mut fake_other = good.clone();
         fake_other.registration_body = RegistrationBody::Other("GMC".into());
-        assert!(DeviceCertificate::try_issue(&org, &dev, &fake_other, NB, NA).is_err());
+        assert!(DeviceCertificate::issue(&org, &dev, &fake_other, NB, NA).is_err());
         let mut long = good;
         long.name = "é".repeat(201);
-        assert!(DeviceCertificate::try_issue(&org, &dev, &long, NB, NA).is_err());
+        assert!(DeviceCertificate::issue(&org, &dev, &long, NB, NA).is_err());
         long.name = "\u{1F600}".repeat(200); // 4 bytes each: the longest name
-        let cert = DeviceCertificate::try_issue(&org, &dev, &long, NB, NA).expect("200 chars");
+        let cert = DeviceCertificate::issue(&org, &dev, &long, NB, NA).expect("200 chars");
         // 1 + 16 + 32 + 8 + 8 + 2 + 800 + 1 + (1 + 7) + 64
         assert_eq!(cert.to_bytes().len(), 940);
         DeviceCertificate::from_bytes(&cert.to_bytes()).expect("parse");
     }
 
     #[test]
-    #[should_panic(expected = "DeviceCertificate::issue")]
-    fn issue_panics_on_invalid_values() {
+    fn issue_refuses_what_used_to_panic() {
+        // `issue` used to panic on these; it now says which rule is broken.
         let org = OrgSigningKey::generate();
         let dev = DeviceSigningKey::generate().public();
-        DeviceCertificate::issue(&org, &dev, &clinician(), NA, NB);
+        let reversed = DeviceCertificate::issue(&org, &dev, &clinician(), NA, NB);
+        assert!(
+            matches!(reversed, Err(KeyError::Invalid { reason, .. }) if reason.contains("not_before"))
+        );
+        let mut empty = clinician();
+        empty.name = String::new();
+        assert!(matches!(
+            DeviceCertificate::issue(&org, &dev, &empty, NB, NA),
+            Err(KeyError::Invalid { .. })
+        ));
+        let mut long_number = clinician();
+        long_number.registration_number = "1".repeat(300);
+        assert!(DeviceCertificate::issue(&org, &dev, &long_number, NB, NA).is_err());
+        let mut long_other = clinician();
+        long_other.registration_body = RegistrationBody::Other("x".repeat(300));
+        assert!(DeviceCertificate::issue(&org, &dev, &long_other, NB, NA).is_err());
     }
 }

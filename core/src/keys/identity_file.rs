@@ -21,12 +21,17 @@ use super::{KeyError, RecipientIdentity};
 /// Longest key file read (a key line and generous comments).
 const MAX_FILE_LEN: usize = 16 * 1024;
 
-fn created_now() -> String {
+/// The `# created:` comment's time (UTC, to the second), from Unix seconds
+/// given by the caller: the core reads no clock. "unknown" for a time the
+/// format cannot show (after the year 9999).
+fn created_text(created_at: u64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "unknown".to_string())
+    i64::try_from(created_at)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn encode_file(
@@ -34,6 +39,7 @@ fn encode_file(
     secret: &[u8; 32],
     public: &str,
     protection: Option<(&str, KdfParams)>,
+    created_at: u64,
 ) -> Result<Zeroizing<String>, KeyError> {
     // Room for the longest file (about 500 bytes): never reallocated, so
     // no stray copy of the secret is left in freed memory.
@@ -41,7 +47,7 @@ fn encode_file(
     out.push_str("# ");
     out.push_str(kind.headline());
     out.push_str("\n# created: ");
-    out.push_str(&created_now());
+    out.push_str(&created_text(created_at));
     out.push_str("\n# ");
     out.push_str(kind.public_label());
     out.push_str(": ");
@@ -106,28 +112,39 @@ fn decode_file(
 
 /// Writes any secret key as key file text; with a passphrase, the key is
 /// protected with Argon2id ([`KdfParams::DEFAULT`]) and AES-256-GCM.
+/// `created_at` (Unix seconds, the caller's clock) is written in the
+/// `# created:` comment.
 ///
 /// An empty passphrase is used as given (the caller should refuse it).
-/// The text is wiped when dropped.
+/// The text is wiped when dropped. Fails with [`KeyError::KdfFailed`] when
+/// there is not enough memory for Argon2id (64 MiB).
 ///
 /// # Panics
-/// If the operating system's random generator fails, or there is not
-/// enough memory for Argon2id (64 MiB).
-pub fn encode_key_file<K: SecretKey>(key: &K, passphrase: Option<&str>) -> Zeroizing<String> {
+/// If the operating system's random generator fails (a passphrase needs
+/// a random salt and nonce).
+pub fn encode_key_file<K: SecretKey>(
+    key: &K,
+    passphrase: Option<&str>,
+    created_at: u64,
+) -> Result<Zeroizing<String>, KeyError> {
     let protection = passphrase.map(|p| (p, KdfParams::DEFAULT));
-    match encode_file(K::KIND, key.secret(), &key.public_string(), protection) {
-        Ok(text) => text,
-        Err(e) => panic!("encode_key_file: {e}"),
-    }
+    encode_file(
+        K::KIND,
+        key.secret(),
+        &key.public_string(),
+        protection,
+        created_at,
+    )
 }
 
 /// Writes a passphrase-protected key file with chosen Argon2id parameters
 /// (between [`KdfParams::MINIMUM`] and [`KdfParams::MAXIMUM`], e.g. dearer
-/// ones for the organisation key).
+/// ones for the organisation key); see [`encode_key_file`].
 pub fn encode_key_file_with_params<K: SecretKey>(
     key: &K,
     passphrase: &str,
     params: KdfParams,
+    created_at: u64,
 ) -> Result<Zeroizing<String>, KeyError> {
     params.check(KdfParams::MINIMUM)?;
     encode_file(
@@ -135,6 +152,7 @@ pub fn encode_key_file_with_params<K: SecretKey>(
         key.secret(),
         &key.public_string(),
         Some((passphrase, params)),
+        created_at,
     )
 }
 
@@ -152,14 +170,12 @@ pub fn decode_key_file<K: SecretKey>(
 }
 
 /// Writes a recipient identity as key file text (see [`encode_key_file`]).
-///
-/// # Panics
-/// As [`encode_key_file`].
 pub fn encode_identity_file(
     identity: &RecipientIdentity,
     passphrase: Option<&str>,
-) -> Zeroizing<String> {
-    encode_key_file(identity, passphrase)
+    created_at: u64,
+) -> Result<Zeroizing<String>, KeyError> {
+    encode_key_file(identity, passphrase, created_at)
 }
 
 /// Reads a recipient identity key file (see [`decode_key_file`]).
@@ -181,6 +197,10 @@ pub(crate) const CHEAP_KDF: KdfParams = KdfParams {
     p_cost: 1,
 };
 
+/// Test-only: the creation time written by tests (2026-11-21T11:37:48Z).
+#[cfg(test)]
+pub(crate) const TEST_CREATED_AT: u64 = 1_795_261_068;
+
 /// Test-only: writes a key file with [`CHEAP_KDF`].
 #[cfg(test)]
 pub(crate) fn encode_key_file_cheap<K: SecretKey>(key: &K, passphrase: &str) -> Zeroizing<String> {
@@ -189,6 +209,7 @@ pub(crate) fn encode_key_file_cheap<K: SecretKey>(key: &K, passphrase: &str) -> 
         key.secret(),
         &key.public_string(),
         Some((passphrase, CHEAP_KDF)),
+        TEST_CREATED_AT,
     )
     .expect("cheap parameters are valid")
 }
@@ -219,12 +240,12 @@ mod tests {
     #[test]
     fn plain_round_trip() {
         let id = RecipientIdentity::generate();
-        let text = encode_identity_file(&id, None);
+        let text = encode_identity_file(&id, None, TEST_CREATED_AT).expect("encode");
         assert_eq!(text.capacity(), 1024, "the buffer was never reallocated");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{}", text.as_str());
         assert!(lines[0].starts_with("# sealcam recipient identity"));
-        assert!(lines[1].starts_with("# created: 20"), "{}", lines[1]);
+        assert_eq!(lines[1], "# created: 2026-11-21T11:37:48Z");
         assert_eq!(lines[2], format!("# recipient: {}", id.recipient()));
         assert_eq!(lines[3], id.to_secret_string().as_str());
         let back = decode_identity_file(&text, no_pass).expect("decode");
@@ -242,7 +263,7 @@ mod tests {
     #[test]
     fn every_kind_round_trips() {
         let org = OrgSigningKey::generate();
-        let text = encode_key_file(&org, None);
+        let text = encode_key_file(&org, None, TEST_CREATED_AT).expect("encode");
         assert!(text.contains(&format!("# public key: {}", org.public())));
         let back: OrgSigningKey = decode_key_file(&text, no_pass).expect("org");
         assert_eq!(back.public(), org.public());
@@ -255,7 +276,7 @@ mod tests {
             decode_key_file_cheap::<OrgSigningKey>(&text, no_pass),
             Err(KeyError::WrongKind { .. })
         ));
-        let plain = encode_key_file(&dev, None);
+        let plain = encode_key_file(&dev, None, TEST_CREATED_AT).expect("encode");
         let err = decode_identity_file(&plain, no_pass).expect_err("wrong kind");
         assert!(matches!(err, KeyError::WrongKind { .. }), "{err}");
     }
@@ -345,7 +366,7 @@ mod tests {
             Err(KeyError::Checksum { .. })
         ));
         // A plain secret line with a changed character.
-        let plain = encode_identity_file(&id, None);
+        let plain = encode_identity_file(&id, None, TEST_CREATED_AT).expect("encode");
         let line = key_line(&plain).expect("line").to_string();
         let mut bad = line.clone();
         let c = if &line[30..=30] == "Q" { "P" } else { "Q" };
@@ -385,7 +406,7 @@ mod tests {
         assert!(decode_key_file_cheap::<RecipientIdentity>(&text, no_pass).is_err());
         // The writer refuses weak parameters too.
         assert!(matches!(
-            encode_key_file_with_params(&id, "pw", CHEAP_KDF),
+            encode_key_file_with_params(&id, "pw", CHEAP_KDF, TEST_CREATED_AT),
             Err(KeyError::WeakKdf { .. })
         ));
     }
@@ -426,7 +447,7 @@ mod tests {
     fn default_parameters_round_trip() {
         // Runs Argon2id with 64 MiB twice (about 4 s in a debug build).
         let id = RecipientIdentity::generate();
-        let text = encode_identity_file(&id, Some("pw"));
+        let text = encode_identity_file(&id, Some("pw"), TEST_CREATED_AT).expect("encode");
         assert!(text.contains("m = 65536 KiB, t = 3, p = 1"));
         assert_eq!(text.capacity(), 1024, "the buffer was never reallocated");
         let back = decode_identity_file(&text, pass("pw")).expect("decrypt");
@@ -437,7 +458,8 @@ mod tests {
     fn minimum_parameters_round_trip() {
         // The cheapest file a reader accepts, through the public API.
         let id = RecipientIdentity::generate();
-        let text = encode_key_file_with_params(&id, "pw", KdfParams::MINIMUM).expect("encode");
+        let text = encode_key_file_with_params(&id, "pw", KdfParams::MINIMUM, TEST_CREATED_AT)
+            .expect("encode");
         let back = decode_identity_file(&text, pass("pw")).expect("decrypt");
         assert_eq!(back.recipient(), id.recipient());
         assert_eq!(

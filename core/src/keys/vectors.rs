@@ -111,7 +111,8 @@ fn certificate_vector() {
         &clinician,
         1767225600,
         1798761599,
-    );
+    )
+    .expect("issue");
     assert_eq!(hex(&cert.to_bytes()), CERTIFICATE);
     let org_public: OrgPublicKey = ORG.parse().expect("org");
     cert.verify(&org_public, 1767225600).expect("valid");
@@ -136,7 +137,7 @@ fn directory_vector() {
             },
         ],
     };
-    let signed = dir.sign(&org());
+    let signed = dir.sign(&org()).expect("sign");
     assert_eq!(hex(&signed.to_bytes()), DIRECTORY);
     assert_eq!(signed.verify(&org().public(), 1769904000), Ok(&dir));
 }

@@ -90,7 +90,8 @@ pub fn chain_hash(prev: &[u8; 32], encoded: &[u8]) -> [u8; 32] {
 
 impl AuditEntry {
     /// The entry following `prev` (seq and hash of the previous entry;
-    /// `(0, [0; 32])` for the first).
+    /// `(0, [0; 32])` for the first). After `u64::MAX` the sequence number
+    /// stays there, and [`ChainVerifier`] refuses the repeat.
     pub fn next(
         prev: (u64, [u8; 32]),
         at: u64,
@@ -99,7 +100,7 @@ impl AuditEntry {
         subject: &str,
         detail: &str,
     ) -> Self {
-        let seq = prev.0 + 1;
+        let seq = prev.0.saturating_add(1);
         let hash = chain_hash(&prev.1, &encode(seq, at, action, actor, subject, detail));
         AuditEntry {
             seq,
@@ -163,9 +164,12 @@ impl ChainVerifier {
     /// Checks the next entry.
     pub fn push(&mut self, e: &AuditEntry) -> Result<(), ChainBreak> {
         let brk = |reason| ChainBreak { seq: e.seq, reason };
-        if e.seq != self.last_seq + 1 {
+        let Some(expected) = self.last_seq.checked_add(1) else {
+            return Err(brk("the chain is at the largest sequence number"));
+        };
+        if e.seq != expected {
             return Err(ChainBreak {
-                seq: self.last_seq + 1,
+                seq: expected,
                 reason: "entry missing or out of order",
             });
         }
@@ -270,5 +274,17 @@ mod tests {
             0, 0, 0, 1, b'a', 0, 0, 0, 2, b'b', b'c', 0, 0, 0, 0, 0, 0, 0, 2, b'{', b'}',
         ]);
         assert_eq!(e, want);
+    }
+
+    #[test]
+    fn the_largest_sequence_number_does_not_panic() {
+        // `next` and `push` used to add 1 without a check here.
+        let last = AuditEntry::next((u64::MAX - 1, [7; 32]), 1, "a", "store", "", "{}");
+        assert_eq!(last.seq, u64::MAX);
+        let mut v = ChainVerifier::after(u64::MAX - 1, [7; 32]);
+        v.push(&last).expect("the last entry there can be");
+        let stuck = AuditEntry::next((last.seq, last.hash), 2, "a", "store", "", "{}");
+        assert_eq!(stuck.seq, u64::MAX);
+        assert!(v.push(&stuck).is_err());
     }
 }

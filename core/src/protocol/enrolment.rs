@@ -116,6 +116,7 @@ impl OneTimeCode {
 
     /// Whether `binding` binds `device` to this code (constant time).
     pub fn verify_binding(&self, device: &DevicePublicKey, binding: &[u8; 32]) -> bool {
+        // HMAC accepts keys of any length.
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_bytes())
             .expect("HMAC takes keys of any length");
         mac.update(BINDING_CONTEXT);

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::macros::date;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::wire::{self, redacted_option, Redacted};
 use super::{NhsNumber, RecordError};
@@ -117,23 +117,30 @@ impl<'de> Deserialize<'de> for PatientName {
 pub const EARLIEST_DATE_OF_BIRTH: Date = date!(1880 - 01 - 01);
 
 /// Parses a date of birth written `YYYY-MM-DD` and checks it is neither
-/// before [`EARLIEST_DATE_OF_BIRTH`] nor in the future.
-pub fn parse_date_of_birth(s: &str) -> Result<Date, RecordError> {
+/// before [`EARLIEST_DATE_OF_BIRTH`] nor after `today_utc` (the caller's
+/// date in UTC: the core reads no clock), as [`check_date_of_birth`].
+pub fn parse_date_of_birth(s: &str, today_utc: Date) -> Result<Date, RecordError> {
     let date = wire::parse_date(s.trim()).ok_or(RecordError::DateOfBirthFormat)?;
-    check_date_of_birth(date)
+    check_date_of_birth(date, today_utc)
 }
 
 /// Checks a date of birth is neither before [`EARLIEST_DATE_OF_BIRTH`] nor
-/// in the future. "The future" starts the day after tomorrow in UTC: a date
-/// that is already today somewhere on Earth (UTC+14) is accepted.
-pub fn check_date_of_birth(date: Date) -> Result<Date, RecordError> {
-    if date < EARLIEST_DATE_OF_BIRTH {
-        return Err(RecordError::DateOfBirthTooEarly);
-    }
-    let today_utc = OffsetDateTime::now_utc().date();
+/// in the future, judged from `today_utc` (the caller's date in UTC).
+/// "The future" starts the day after tomorrow in UTC: a date that is
+/// already today somewhere on Earth (UTC+14) is accepted.
+pub fn check_date_of_birth(date: Date, today_utc: Date) -> Result<Date, RecordError> {
+    check_not_too_early(date)?;
     let latest = today_utc.next_day().unwrap_or(today_utc);
     if date > latest {
         return Err(RecordError::DateOfBirthInFuture);
+    }
+    Ok(date)
+}
+
+/// The part of the date-of-birth rule that needs no clock.
+fn check_not_too_early(date: Date) -> Result<Date, RecordError> {
+    if date < EARLIEST_DATE_OF_BIRTH {
+        return Err(RecordError::DateOfBirthTooEarly);
     }
     Ok(date)
 }
@@ -160,8 +167,11 @@ pub struct Patient {
 impl Patient {
     /// Builds a patient record. Fails with
     /// [`RecordError::NoPatientIdentifier`] when both `nhs_number` and
-    /// `local_id` are `None`, and checks the date of birth with
-    /// [`check_date_of_birth`].
+    /// `local_id` are `None`, and with [`RecordError::DateOfBirthTooEarly`]
+    /// for a date of birth before [`EARLIEST_DATE_OF_BIRTH`]. A date of
+    /// birth in the future is refused by those who know the time:
+    /// [`parse_date_of_birth`], `RecordDraft::from_json`, and a record
+    /// refuses one after its capture date.
     pub fn new(
         nhs_number: Option<NhsNumber>,
         local_id: Option<LocalPatientId>,
@@ -172,7 +182,7 @@ impl Patient {
             return Err(RecordError::NoPatientIdentifier);
         }
         if let Some(dob) = date_of_birth {
-            check_date_of_birth(dob)?;
+            check_not_too_early(dob)?;
         }
         Ok(Patient {
             nhs_number,
@@ -323,29 +333,39 @@ mod tests {
 
     #[test]
     fn date_of_birth_rules() {
-        assert_eq!(parse_date_of_birth("1970-01-31"), Ok(date!(1970 - 01 - 31)));
-        assert!(parse_date_of_birth("1880-01-01").is_ok());
+        let today = date!(2026 - 11 - 21);
         assert_eq!(
-            parse_date_of_birth("1879-12-31"),
+            parse_date_of_birth("1970-01-31", today),
+            Ok(date!(1970 - 01 - 31))
+        );
+        assert!(parse_date_of_birth("1880-01-01", today).is_ok());
+        assert_eq!(
+            parse_date_of_birth("1879-12-31", today),
             Err(RecordError::DateOfBirthTooEarly)
         );
         assert_eq!(
-            parse_date_of_birth("9000-01-01"),
+            parse_date_of_birth("9000-01-01", today),
             Err(RecordError::DateOfBirthInFuture)
         );
         assert_eq!(
-            parse_date_of_birth("31/01/1970"),
+            parse_date_of_birth("31/01/1970", today),
             Err(RecordError::DateOfBirthFormat)
         );
-        let today = OffsetDateTime::now_utc().date();
-        assert_eq!(check_date_of_birth(today), Ok(today));
-        let in_two_days = today
-            .next_day()
-            .and_then(Date::next_day)
-            .expect("not the end of time");
+        assert_eq!(check_date_of_birth(today, today), Ok(today));
+        let tomorrow = date!(2026 - 11 - 22);
+        assert_eq!(check_date_of_birth(tomorrow, today), Ok(tomorrow));
         assert_eq!(
-            check_date_of_birth(in_two_days),
+            check_date_of_birth(date!(2026 - 11 - 23), today),
             Err(RecordError::DateOfBirthInFuture)
+        );
+        // The last day there is: no panic, and still judged.
+        assert_eq!(check_date_of_birth(Date::MAX, Date::MAX), Ok(Date::MAX));
+        // Without a clock a patient takes any date from 1880 on (a record
+        // refuses one after its capture date).
+        assert!(Patient::new(Some(nhs()), None, None, Some(date!(9000 - 01 - 01))).is_ok());
+        assert_eq!(
+            Patient::new(Some(nhs()), None, None, Some(date!(1879 - 12 - 31))),
+            Err(RecordError::DateOfBirthTooEarly)
         );
     }
 

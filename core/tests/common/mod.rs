@@ -122,6 +122,7 @@ pub fn certificate(not_before: u64, not_after: u64) -> DeviceCertificate {
         not_before,
         not_after,
     )
+    .expect("issue")
 }
 
 /// A certificate valid for a year around [`CREATED_AT`].
