@@ -23,11 +23,16 @@
 //! gets 401.
 
 use sealcam_core::keys::{DeviceSigningKey, OrgSigningKey, SignedDirectory};
+use sealcam_core::protocol::api::{
+    AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceMe, DeviceState,
+    DeviceSummary, EnrolRequest, Enrolled, EnrolmentCreated, EnrolmentState, EnrolmentSummary,
+    StaffName,
+};
+use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_tests::store::{
-    certificate_for, clinician, clinician_json, enrol_proof, now, random16, seal_unsigned, Actor,
+    certificate_for, clinician, create_enrolment, enrol_proof, now, random16, seal_unsigned, Actor,
     Auth, Body, Device, Resp, SignOpts, StoreProcess, World,
 };
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +45,14 @@ ip_burst = 100000
 link_per_minute = 100000
 link_burst = 100000
 ";
+
+/// A link allowing `n` uploads, the store's defaults otherwise.
+fn uploads(n: u32) -> CreateLink {
+    CreateLink {
+        max_uploads: Some(n),
+        ..CreateLink::default()
+    }
+}
 
 /// The kinds of caller, in column order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,9 +276,17 @@ impl Cast {
             .await
             .expect(204, "revoke a device");
         let d0 = w.device_actor(0);
-        let (_, link_token) = w.create_link(&d0, json!({"max_uploads": 5})).await;
-        let (_, expired_token) = w.create_link(&d0, json!({"expires_in_secs": 1})).await;
-        let (revoked_link, revoked_token) = w.create_link(&d0, json!({})).await;
+        let (_, link_token) = w.create_link(&d0, uploads(5)).await;
+        let (_, expired_token) = w
+            .create_link(
+                &d0,
+                CreateLink {
+                    expires_in_secs: Some(1),
+                    ..CreateLink::default()
+                },
+            )
+            .await;
+        let (revoked_link, revoked_token) = w.create_link(&d0, CreateLink::default()).await;
         w.admin()
             .delete(&format!("/v1/links/{revoked_link}"))
             .await
@@ -331,7 +352,10 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::Audit => simple("/v1/audit?after=0&limit=10", Body::Empty),
         Ep::Bootstrap => simple(
             template,
-            Body::Json(json!({"code": c.bootstrap_code, "org_key": w.org.public().to_string()})),
+            Body::json(&BootstrapRequest {
+                code: CodeInput::new(&c.bootstrap_code),
+                org_key: w.org.public(),
+            }),
         ),
         Ep::PutDirectory => {
             let current = w.directory_version;
@@ -346,10 +370,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::DirectoryVersion(current)),
             }
         }
-        Ep::CreateEnrolment => simple(
-            template,
-            Body::Json(json!({"clinician": clinician_json(&clinician())})),
-        ),
+        Ep::CreateEnrolment => simple(template, Body::json(&create_enrolment(clinician()))),
         Ep::DeleteEnrolment => {
             let (id, _) = w.enrolment_code().await;
             Prepared {
@@ -364,9 +385,8 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
             let key = DeviceSigningKey::generate();
             simple(
                 template,
-                Body::Json(sealcam_core::protocol::enrolment::enrol_request(
-                    &sealcam_core::protocol::enrolment::OneTimeCode::parse(&code)
-                        .expect("the store's code parses"),
+                Body::json(&EnrolRequest::new(
+                    &OneTimeCode::parse(&code).expect("the store's code parses"),
                     &key,
                 )),
             )
@@ -393,13 +413,14 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::AddStaff => {
             let key = sealcam_core::keys::StaffSigningKey::generate();
             let r = sealcam_core::keys::RecipientIdentity::generate().recipient();
+            let name = format!("Staff {}", sealcam_tests::store::hex(&random16()[..4]));
             simple(
                 template,
-                Body::Json(json!({
-                    "name": format!("Staff {}", sealcam_tests::store::hex(&random16()[..4])),
-                    "recipient": r.to_string(),
-                    "auth_key": key.public().to_string(),
-                })),
+                Body::json(&AddStaff {
+                    auth_key: key.public(),
+                    name: StaffName::new(&name).expect("name"),
+                    recipient: r,
+                }),
             )
         }
         Ep::DeleteStaff => {
@@ -444,9 +465,11 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: (ep == Ep::Filed).then(|| Check::InInbox(e.id.to_string())),
             }
         }
-        Ep::CreateLink => simple(template, Body::Json(json!({"max_uploads": 1}))),
+        Ep::CreateLink => simple(template, Body::json(&uploads(1))),
         Ep::DeleteLink => {
-            let (id, token) = w.create_link(&w.device_actor(0), json!({})).await;
+            let (id, token) = w
+                .create_link(&w.device_actor(0), CreateLink::default())
+                .await;
             Prepared {
                 method,
                 path: format!("/v1/links/{id}"),
@@ -483,24 +506,18 @@ async fn still_unchanged(c: &Cast, check: &Check) -> Result<(), String> {
                 .ok_or(format!("directory version is now {got}, was {v}"))
         }
         Check::EnrolmentOpen(id) => {
-            let list = admin.get("/v1/enrolments").await.json();
-            let found = list
-                .as_array()
-                .and_then(|a| a.iter().find(|e| e["id"] == id.as_str()).cloned());
-            match found {
-                Some(e) if e["state"] == "open" => Ok(()),
-                Some(e) => Err(format!("enrolment state is now {}", e["state"])),
+            let list: Vec<EnrolmentSummary> = admin.get("/v1/enrolments").await.parse();
+            match list.iter().find(|e| e.id.to_string() == *id) {
+                Some(e) if e.state == EnrolmentState::Open => Ok(()),
+                Some(e) => Err(format!("enrolment state is now {}", e.state)),
                 None => Err("enrolment gone from the list".into()),
             }
         }
         Check::DeviceState(id, state) => {
-            let list = admin.get("/v1/devices").await.json();
-            let found = list
-                .as_array()
-                .and_then(|a| a.iter().find(|d| d["device_id"] == id.as_str()).cloned());
-            match found {
-                Some(d) if d["state"] == *state => Ok(()),
-                Some(d) => Err(format!("device state is now {}, was {state}", d["state"])),
+            let list: Vec<DeviceSummary> = admin.get("/v1/devices").await.parse();
+            match list.iter().find(|d| d.device_id.to_string() == *id) {
+                Some(d) if d.state.as_str() == *state => Ok(()),
+                Some(d) => Err(format!("device state is now {}, was {state}", d.state)),
                 None => Err("device gone from the list".into()),
             }
         }
@@ -717,8 +734,8 @@ async fn request_signature_negatives() {
 
     // Body digest mismatch: the signature covers a digest, the body is
     // another (JSON endpoint and streamed upload).
-    let body = serde_json::to_vec(&json!({"max_uploads": 1})).expect("json");
-    let other = serde_json::to_vec(&json!({"max_uploads": 2})).expect("json");
+    let body = serde_json::to_vec(&uploads(1)).expect("json");
+    let other = serde_json::to_vec(&uploads(2)).expect("json");
     let h = auth_headers(&device, "POST", "/v1/links", &other, &SignOpts::default());
     expect(
         &mut failures,
@@ -956,10 +973,10 @@ async fn enrolment_codes_and_device_certificates() {
     // The body a device sends for the code as typed (canonicalised on the
     // device), with the proof over `proof_code`'s digest.
     let enrol = |typed: String, key: &DeviceSigningKey, proof_code: &str| {
-        let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&typed)
-            .expect("the test's code parses");
-        let mut body = sealcam_core::protocol::enrolment::enrol_request(&code, key);
-        body["proof"] = json!(enrol_proof(key, proof_code));
+        let code = OneTimeCode::parse(&typed).expect("the test's code parses");
+        let mut body = EnrolRequest::new(&code, key);
+        body.proof = sealcam_core::protocol::text::parse_b64(&enrol_proof(key, proof_code))
+            .expect("a proof is 64 bytes");
         body
     };
 
@@ -973,34 +990,24 @@ async fn enrolment_codes_and_device_certificates() {
             201,
             "enrol with the code typed in lower case, aliases, no dashes",
         );
-    assert_eq!(r.json()["state"], "pending");
+    assert_eq!(r.parse::<Enrolled>().state, DeviceState::Pending);
     // The store lists the device's binding; the admin, who holds the code,
     // can check it (the store, which never saw the code, could not have
     // made it for a key of its own).
-    let devices = w
+    let devices: Vec<DeviceSummary> = w
         .admin()
         .get("/v1/devices")
         .await
         .expect(200, "devices")
-        .json();
+        .parse();
     let listed = devices
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|d| d["device_id"] == key.public().id().to_string().as_str())
-                .cloned()
-        })
+        .iter()
+        .find(|d| d.device_id == key.public().id())
         .expect("the enrolled device is listed");
-    assert_eq!(listed["state"], "pending");
-    assert_eq!(listed["enrolment_id"], enrolment_id.as_str());
+    assert_eq!(listed.state, DeviceState::Pending);
+    assert_eq!(listed.enrolment_id.to_string(), enrolment_id);
     {
-        use base64::Engine as _;
-        use sealcam_core::protocol::enrolment::OneTimeCode;
-        let binding: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(listed["binding"].as_str().expect("binding"))
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .expect("binding is 32 bytes base64url");
+        let binding = listed.binding;
         let the_code = OneTimeCode::parse(&code).expect("code");
         assert!(
             the_code.verify_binding(&key.public(), &binding),
@@ -1048,13 +1055,16 @@ async fn enrolment_codes_and_device_certificates() {
         .admin()
         .post_json(
             "/v1/enrolments",
-            &json!({"clinician": clinician_json(&clinician()), "expires_in_secs": 1}),
+            &CreateEnrolment {
+                clinician: clinician(),
+                expires_in_secs: Some(1),
+            },
         )
         .await
         .expect(201, "a 1 s enrolment code");
-    let v = r.json();
-    let short = v["code"].as_str().expect("code").to_string();
-    let short_id = v["id"].as_str().expect("id").to_string();
+    let created: EnrolmentCreated = r.parse();
+    let short = created.code.expose().to_string();
+    let short_id = created.id;
     // Wait for the listing to say expired (asking does not use the code).
     let admin = w.admin();
     sealcam_tests::store::eventually(
@@ -1062,12 +1072,10 @@ async fn enrolment_codes_and_device_certificates() {
         Duration::from_secs(15),
         || {
             let admin = admin.clone();
-            let short_id = short_id.clone();
             async move {
-                let list = admin.get("/v1/enrolments").await.json();
-                list.as_array()?
-                    .iter()
-                    .any(|e| e["id"] == short_id.as_str() && e["state"] == "expired")
+                let list: Vec<EnrolmentSummary> = admin.get("/v1/enrolments").await.parse();
+                list.iter()
+                    .any(|e| e.id == short_id && e.state == EnrolmentState::Expired)
                     .then_some(())
             }
         },
@@ -1112,14 +1120,14 @@ async fn enrolment_codes_and_device_certificates() {
 
     // Certificates.
     let mut pending = w.enrol_pending().await;
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (pending)")
-        .json();
-    assert_eq!(me["state"], "pending");
-    assert_eq!(me["certificate"], serde_json::Value::Null);
+        .parse();
+    assert_eq!(me.state, DeviceState::Pending);
+    assert_eq!(me.certificate, None);
     let put = |id: &str, cert: &DeviceCertificate| {
         let admin = w.admin();
         let path = format!("/v1/devices/{id}/certificate");
@@ -1162,25 +1170,29 @@ async fn enrolment_codes_and_device_certificates() {
             .await
             .expect(400, &format!("certificate {what}"));
     }
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (still pending)")
-        .json();
-    assert_eq!(me["state"], "pending", "a refused certificate activated it");
+        .parse();
+    assert_eq!(
+        me.state,
+        DeviceState::Pending,
+        "a refused certificate activated it"
+    );
     w.activate(&mut pending).await;
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (active)")
-        .json();
-    assert_eq!(me["state"], "active");
+        .parse();
+    assert_eq!(me.state, DeviceState::Active);
     let cert_bytes = pending.certificate.as_ref().expect("cert").to_bytes();
     assert_eq!(
-        me["certificate"],
-        sealcam_tests::store::b64(&cert_bytes).as_str(),
+        me.certificate,
+        Some(cert_bytes),
         "devices/me returns the certificate uploaded"
     );
     // Renewal of an active device's certificate.
@@ -1236,10 +1248,7 @@ link_burst = 100000
     let anon = store.client().anonymous();
     let key = DeviceSigningKey::generate();
     let code = "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ";
-    let body = sealcam_core::protocol::enrolment::enrol_request(
-        &sealcam_core::protocol::enrolment::OneTimeCode::parse(code).expect("a well-formed code"),
-        &key,
-    );
+    let body = EnrolRequest::new(&OneTimeCode::parse(code).expect("a well-formed code"), &key);
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..10 {

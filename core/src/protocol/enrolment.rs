@@ -140,12 +140,6 @@ impl OneTimeCode {
     }
 }
 
-/// The body of `POST /v1/enrol` for `key` and `code`, as JSON
-/// (transitional: use [`crate::protocol::api::EnrolRequest::new`]).
-pub fn enrol_request(code: &OneTimeCode, key: &crate::keys::DeviceSigningKey) -> serde_json::Value {
-    serde_json::to_value(crate::protocol::api::EnrolRequest::new(code, key)).unwrap_or_default()
-}
-
 /// The message a device signs to prove it holds its key: context ‖ the
 /// code's digest.
 pub fn proof_message(code_digest: &[u8; 32]) -> Vec<u8> {
