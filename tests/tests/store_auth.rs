@@ -3,9 +3,10 @@
 //! negatives (bad signature, stale or future timestamp, replayed nonce, body
 //! digest mismatch, wrong role claimed).
 //!
-//! The matrix has one row per endpoint and one column per kind of caller,
-//! so a missing cell does not compile and a missing endpoint fails
-//! `matrix_covers_every_endpoint`. Every row runs against fresh targets
+//! The matrix has one row per endpoint (the API's table,
+//! `sealcam_core::protocol::api::Endpoint`, which the store's router is
+//! built from) and one column per kind of caller, so a missing cell does
+//! not compile and a missing endpoint fails `matrix_covers_every_endpoint`. Every row runs against fresh targets
 //! (a fresh victim device, enrolment, staff member, link or envelope), and
 //! after a refused request the target is checked to be unchanged. All
 //! mismatches are collected and reported together.
@@ -23,6 +24,7 @@
 //! gets 401.
 
 use sealcam_core::keys::{DeviceSigningKey, OrgSigningKey, SignedDirectory};
+use sealcam_core::protocol::api::Endpoint as Ep;
 use sealcam_core::protocol::api::{
     AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceMe, DeviceState,
     DeviceSummary, EnrolRequest, Enrolled, EnrolmentCreated, EnrolmentState, EnrolmentSummary,
@@ -86,74 +88,6 @@ const WHO: [Who; 11] = [
     Who::OtherOrgAdmin,
 ];
 
-/// Every endpoint of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ep {
-    Healthz,
-    Metrics,
-    Info,
-    Bootstrap,
-    PutDirectory,
-    GetDirectory,
-    CreateEnrolment,
-    ListEnrolments,
-    DeleteEnrolment,
-    Enrol,
-    ListDevices,
-    PutCertificate,
-    RevokeDevice,
-    DevicesMe,
-    AddStaff,
-    ListStaff,
-    DeleteStaff,
-    PutEnvelope,
-    Inbox,
-    GetEnvelope,
-    Filed,
-    CreateLink,
-    ListLinks,
-    DeleteLink,
-    GetLink,
-    LinkUpload,
-    Audit,
-}
-
-impl Ep {
-    /// Method and path, as in the contract (exhaustive: a new endpoint must
-    /// be added here, then to the matrix).
-    fn route(self) -> (&'static str, &'static str) {
-        match self {
-            Ep::Healthz => ("GET", "/healthz"),
-            Ep::Metrics => ("GET", "/metrics"),
-            Ep::Info => ("GET", "/v1/info"),
-            Ep::Bootstrap => ("POST", "/v1/bootstrap"),
-            Ep::PutDirectory => ("PUT", "/v1/directory"),
-            Ep::GetDirectory => ("GET", "/v1/directory"),
-            Ep::CreateEnrolment => ("POST", "/v1/enrolments"),
-            Ep::ListEnrolments => ("GET", "/v1/enrolments"),
-            Ep::DeleteEnrolment => ("DELETE", "/v1/enrolments/{id}"),
-            Ep::Enrol => ("POST", "/v1/enrol"),
-            Ep::ListDevices => ("GET", "/v1/devices"),
-            Ep::PutCertificate => ("PUT", "/v1/devices/{device_id}/certificate"),
-            Ep::RevokeDevice => ("DELETE", "/v1/devices/{device_id}"),
-            Ep::DevicesMe => ("GET", "/v1/devices/me"),
-            Ep::AddStaff => ("POST", "/v1/staff"),
-            Ep::ListStaff => ("GET", "/v1/staff"),
-            Ep::DeleteStaff => ("DELETE", "/v1/staff/{staff_id}"),
-            Ep::PutEnvelope => ("PUT", "/v1/envelopes/{envelope_id}"),
-            Ep::Inbox => ("GET", "/v1/inbox"),
-            Ep::GetEnvelope => ("GET", "/v1/envelopes/{envelope_id}"),
-            Ep::Filed => ("POST", "/v1/envelopes/{envelope_id}/filed"),
-            Ep::CreateLink => ("POST", "/v1/links"),
-            Ep::ListLinks => ("GET", "/v1/links"),
-            Ep::DeleteLink => ("DELETE", "/v1/links/{link_id}"),
-            Ep::GetLink => ("GET", "/v1/link"),
-            Ep::LinkUpload => ("PUT", "/v1/link/envelopes/{envelope_id}"),
-            Ep::Audit => ("GET", "/v1/audit"),
-        }
-    }
-}
-
 const ALL: [u16; 11] = [200; 11];
 /// Admin only, answering `ok`.
 const fn admin(ok: u16) -> [u16; 11] {
@@ -165,75 +99,45 @@ const fn admin(ok: u16) -> [u16; 11] {
 ///  link, expired link, revoked link, unknown device key, other org's key.
 #[rustfmt::skip]
 const MATRIX: &[(Ep, [u16; 11])] = &[
-    //                    anon admin pend  act   revk  staff link  xlnk  rlnk  unkn  oorg
-    (Ep::Healthz,         ALL),
-    (Ep::Metrics,         ALL),
-    (Ep::Info,            ALL),
-    (Ep::Bootstrap,       [401, 409, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
-    (Ep::PutDirectory,    admin(200)),
-    (Ep::GetDirectory,    [401, 200, 403, 200, 401, 200, 200, 410, 410, 401, 401]),
-    (Ep::CreateEnrolment, admin(201)),
-    (Ep::ListEnrolments,  admin(200)),
-    (Ep::DeleteEnrolment, admin(204)),
-    (Ep::Enrol,           [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201]),
-    (Ep::ListDevices,     admin(200)),
-    (Ep::PutCertificate,  admin(200)),
-    (Ep::RevokeDevice,    admin(204)),
-    (Ep::DevicesMe,       [401, 403, 200, 200, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::AddStaff,        admin(201)),
-    (Ep::ListStaff,       admin(200)),
-    (Ep::DeleteStaff,     admin(204)),
-    (Ep::PutEnvelope,     [401, 403, 403, 201, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::Inbox,           [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::GetEnvelope,     [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::Filed,           [401, 403, 403, 403, 401, 204, 401, 401, 401, 401, 401]),
-    (Ep::CreateLink,      [401, 403, 403, 201, 401, 201, 401, 401, 401, 401, 401]),
-    (Ep::ListLinks,       [401, 200, 403, 200, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::DeleteLink,      [401, 204, 403, 204, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::GetLink,         [401, 401, 401, 401, 401, 401, 200, 410, 410, 401, 401]),
-    (Ep::LinkUpload,      [401, 401, 401, 401, 401, 401, 201, 410, 410, 401, 401]),
-    (Ep::Audit,           admin(200)),
+    //                     anon admin pend  act   revk  staff link  xlnk  rlnk  unkn  oorg
+    (Ep::Healthz,          ALL),
+    (Ep::Metrics,          ALL),
+    (Ep::Info,             ALL),
+    (Ep::Bootstrap,        [401, 409, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
+    (Ep::PublishDirectory, admin(200)),
+    (Ep::FetchDirectory,   [401, 200, 403, 200, 401, 200, 200, 410, 410, 401, 401]),
+    (Ep::CreateEnrolment,  admin(201)),
+    (Ep::ListEnrolments,   admin(200)),
+    (Ep::RevokeEnrolment,  admin(204)),
+    (Ep::Enrol,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201]),
+    (Ep::ListDevices,      admin(200)),
+    (Ep::CertifyDevice,    admin(200)),
+    (Ep::RevokeDevice,     admin(204)),
+    (Ep::DeviceMe,         [401, 403, 200, 200, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::AddStaff,         admin(201)),
+    (Ep::ListStaff,        admin(200)),
+    (Ep::RemoveStaff,      admin(204)),
+    (Ep::UploadEnvelope,   [401, 403, 403, 201, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::Inbox,            [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::FetchEnvelope,    [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::FileEnvelope,     [401, 403, 403, 403, 401, 204, 401, 401, 401, 401, 401]),
+    (Ep::CreateLink,       [401, 403, 403, 201, 401, 201, 401, 401, 401, 401, 401]),
+    (Ep::ListLinks,        [401, 200, 403, 200, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::RevokeLink,       [401, 204, 403, 204, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::LinkInfo,         [401, 401, 401, 401, 401, 401, 200, 410, 410, 401, 401]),
+    (Ep::LinkUpload,       [401, 401, 401, 401, 401, 401, 201, 410, 410, 401, 401]),
+    (Ep::Audit,            admin(200)),
 ];
 
 #[test]
 fn matrix_covers_every_endpoint() {
-    // Every variant of Ep (the match in `route` is exhaustive) appears in
-    // the matrix exactly once.
-    let all = [
-        Ep::Healthz,
-        Ep::Metrics,
-        Ep::Info,
-        Ep::Bootstrap,
-        Ep::PutDirectory,
-        Ep::GetDirectory,
-        Ep::CreateEnrolment,
-        Ep::ListEnrolments,
-        Ep::DeleteEnrolment,
-        Ep::Enrol,
-        Ep::ListDevices,
-        Ep::PutCertificate,
-        Ep::RevokeDevice,
-        Ep::DevicesMe,
-        Ep::AddStaff,
-        Ep::ListStaff,
-        Ep::DeleteStaff,
-        Ep::PutEnvelope,
-        Ep::Inbox,
-        Ep::GetEnvelope,
-        Ep::Filed,
-        Ep::CreateLink,
-        Ep::ListLinks,
-        Ep::DeleteLink,
-        Ep::GetLink,
-        Ep::LinkUpload,
-        Ep::Audit,
-    ];
-    for ep in all {
-        let _ = ep.route();
+    // Every endpoint the store's router is built from (the API's table)
+    // appears in the matrix exactly once.
+    for ep in Ep::ALL {
         let n = MATRIX.iter().filter(|(e, _)| *e == ep).count();
-        assert_eq!(n, 1, "{ep:?} appears {n} times in the matrix");
+        assert_eq!(n, 1, "{ep} appears {n} times in the matrix");
     }
-    assert_eq!(MATRIX.len(), all.len());
+    assert_eq!(MATRIX.len(), Ep::ALL.len());
 }
 
 /// The parties of the matrix.
@@ -333,7 +237,7 @@ enum Check {
 }
 
 async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
-    let (method, template) = ep.route();
+    let (method, template) = (ep.method().as_str(), ep.pattern());
     let w = &mut c.w;
     let simple = |path: &str, body: Body| Prepared {
         method,
@@ -345,10 +249,10 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::Healthz | Ep::Metrics | Ep::Info | Ep::ListEnrolments | Ep::ListDevices => {
             simple(template, Body::Empty)
         }
-        Ep::DevicesMe | Ep::ListStaff | Ep::Inbox | Ep::ListLinks | Ep::GetLink => {
+        Ep::DeviceMe | Ep::ListStaff | Ep::Inbox | Ep::ListLinks | Ep::LinkInfo => {
             simple(template, Body::Empty)
         }
-        Ep::GetDirectory => simple(template, Body::Empty),
+        Ep::FetchDirectory => simple(template, Body::Empty),
         Ep::Audit => simple("/v1/audit?after=0&limit=10", Body::Empty),
         Ep::Bootstrap => simple(
             template,
@@ -357,7 +261,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 org_key: w.org.public(),
             }),
         ),
-        Ep::PutDirectory => {
+        Ep::PublishDirectory => {
             let current = w.directory_version;
             let next = current + 1;
             if who == Who::Admin {
@@ -371,7 +275,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
             }
         }
         Ep::CreateEnrolment => simple(template, Body::json(&create_enrolment(clinician()))),
-        Ep::DeleteEnrolment => {
+        Ep::RevokeEnrolment => {
             let (id, _) = w.enrolment_code().await;
             Prepared {
                 method,
@@ -391,7 +295,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 )),
             )
         }
-        Ep::PutCertificate => {
+        Ep::CertifyDevice => {
             let victim = w.enrol_pending().await;
             let cert = certificate_for(&w.org, &victim.key.public());
             Prepared {
@@ -423,7 +327,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 }),
             )
         }
-        Ep::DeleteStaff => {
+        Ep::RemoveStaff => {
             let victim = w
                 .add_staff(&format!(
                     "Victim {}",
@@ -437,7 +341,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::StaffListed(victim.id.clone())),
             }
         }
-        Ep::PutEnvelope => {
+        Ep::UploadEnvelope => {
             // The caller's own envelope where the caller is the active
             // device; otherwise the active device's (auth must fail first).
             let e = w.devices[0].seal(&w.recipients());
@@ -448,12 +352,12 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::NotInInbox(e.id.to_string())),
             }
         }
-        Ep::GetEnvelope | Ep::Filed => {
+        Ep::FetchEnvelope | Ep::FileEnvelope => {
             let e = w.devices[0].seal(&w.recipients());
             w.upload(&w.devices[0], &e)
                 .await
                 .expect(201, "upload for the matrix");
-            let path = if ep == Ep::Filed {
+            let path = if ep == Ep::FileEnvelope {
                 format!("/v1/envelopes/{}/filed", e.id)
             } else {
                 format!("/v1/envelopes/{}", e.id)
@@ -462,11 +366,11 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 method,
                 path,
                 body: Body::Empty,
-                unchanged: (ep == Ep::Filed).then(|| Check::InInbox(e.id.to_string())),
+                unchanged: (ep == Ep::FileEnvelope).then(|| Check::InInbox(e.id.to_string())),
             }
         }
         Ep::CreateLink => simple(template, Body::json(&uploads(1))),
-        Ep::DeleteLink => {
+        Ep::RevokeLink => {
             let (id, token) = w
                 .create_link(&w.device_actor(0), CreateLink::default())
                 .await;
@@ -561,7 +465,7 @@ async fn authorization_matrix() {
             let actor: Actor = cast.w.as_(cast.auth(*who));
             let r: Resp = actor.call(p.method, &p.path, p.body.clone()).await;
             cells += 1;
-            let (m, t) = ep.route();
+            let (m, t) = (ep.method(), ep.pattern());
             if r.status != *want {
                 failures.push(format!(
                     "{m} {t} as {who:?}: expected {want}, got {} {}",
