@@ -11,12 +11,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use sealcam_core::keys::{
-    DeviceCertificate, DevicePublicKey, DirectoryEntry, OrgSigningKey, Recipient,
-    RecipientDirectory, StaffPublicKey, StorePublicKey,
+    DeviceCertificate, DeviceId, DirectoryEntry, OrgSigningKey, Recipient, RecipientDirectory,
+    StaffPublicKey, StorePublicKey,
+};
+use sealcam_core::protocol::api::{
+    AddStaff, AuditQuery, BootstrapRequest, Bootstrapped, CodeInput, CreateEnrolment,
+    DeviceCertified, DeviceState, DeviceSummary, DirectoryPublished, EnrolmentCreated, EnrolmentId,
+    EnrolmentSummary, LinkSummary, Route, StaffAdded, StaffName, StaffSummary,
 };
 use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::record::Clinician;
 use sealcam_relay::{EnrolmentPayload, StoreClient, TlsPin};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clinician_args::ClinicianArgs;
@@ -238,13 +244,13 @@ struct AdminConfig {
 #[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Enrolments {
-    open: std::collections::BTreeMap<String, LocalEnrolment>,
+    open: std::collections::BTreeMap<EnrolmentId, LocalEnrolment>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LocalEnrolment {
-    code: String,
+    code: OneTimeCode,
     clinician: Clinician,
     expires_at: u64,
 }
@@ -301,18 +307,43 @@ impl Admin {
         )
     }
 
-    fn call(
-        &self,
-        org: &OrgSigningKey,
-        method: &str,
-        path: &str,
-        json: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value> {
-        let body = json.map(|j| j.to_string().into_bytes()).unwrap_or_default();
+    /// A signed request without a body; the answer as `T`.
+    fn get<T: DeserializeOwned>(&self, org: &OrgSigningKey, route: &Route) -> Result<T> {
         let (status, bytes) =
             self.client
-                .signed_request(org, method, path, body, "application/json")?;
-        storeapi::json_answer(status, &bytes)
+                .signed_request(org, route, Vec::new(), "application/json")?;
+        storeapi::answer(status, &bytes)
+    }
+
+    /// A signed request with `body` (JSON or binary, as `content_type`
+    /// says); the answer as `T`.
+    fn send<T: DeserializeOwned>(
+        &self,
+        org: &OrgSigningKey,
+        route: &Route,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<T> {
+        let (status, bytes) = self.client.signed_request(org, route, body, content_type)?;
+        storeapi::answer(status, &bytes)
+    }
+
+    /// A signed request with `body` as JSON; the answer as `T`.
+    fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        org: &OrgSigningKey,
+        route: &Route,
+        body: &B,
+    ) -> Result<T> {
+        self.send(org, route, serde_json::to_vec(body)?, "application/json")
+    }
+
+    /// A signed `DELETE` (204).
+    fn delete(&self, org: &OrgSigningKey, route: &Route) -> Result<()> {
+        let (status, bytes) =
+            self.client
+                .signed_request(org, route, Vec::new(), "application/json")?;
+        storeapi::accepted(status, &bytes)
     }
 
     fn enrolments_path(&self) -> PathBuf {
@@ -367,15 +398,6 @@ pub fn run(args: AdminArgs) -> Result<()> {
     }
 }
 
-/// base64url (no padding) of exactly 32 bytes.
-fn parse_b64_32(s: &str) -> Option<[u8; 32]> {
-    use base64::Engine as _;
-    let v = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()?;
-    v.try_into().ok()
-}
-
 fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Result<()> {
     if home.join("admin.json").exists() {
         bail!(
@@ -396,15 +418,18 @@ fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Res
     } else {
         b.code.clone()
     };
-    let body = serde_json::json!({"code": code.trim(), "org_key": org.public().to_string()});
+    let body = BootstrapRequest {
+        code: CodeInput::new(&code),
+        org_key: org.public(),
+    };
     let (status, bytes) = client.signed_request(
         &org,
-        "POST",
-        "/v1/bootstrap",
-        body.to_string().into_bytes(),
+        &Route::Bootstrap,
+        serde_json::to_vec(&body)?,
         "application/json",
     )?;
-    storeapi::json_answer(status, &bytes).context("the store refused the bootstrap")?;
+    let _: Bootstrapped =
+        storeapi::answer(status, &bytes).context("the store refused the bootstrap")?;
     let info = client.info()?;
     if info.org_key.as_ref() != Some(&org.public()) {
         bail!("the store does not report the organisation key just registered; check the store");
@@ -504,14 +529,14 @@ fn directory(admin: &Admin, c: DirectoryCommand) -> Result<()> {
                     .collect(),
             };
             let signed = dir.sign(&org).context("the directory is not valid")?;
-            let (status, bytes) = admin.client.signed_request(
-                &org,
-                "PUT",
-                "/v1/directory",
-                signed.to_bytes(),
-                "application/octet-stream",
-            )?;
-            storeapi::json_answer(status, &bytes).context("the store refused the directory")?;
+            let _: DirectoryPublished = admin
+                .send(
+                    &org,
+                    &Route::PublishDirectory,
+                    signed.to_bytes(),
+                    "application/octet-stream",
+                )
+                .context("the store refused the directory")?;
             draft.last_published_version = dir.version;
             admin.save_draft(&draft)?;
             println!(
@@ -533,26 +558,23 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
             no_qr,
         } => {
             let clinician = clinician.clinician()?;
-            let answer = admin.call(
+            let created: EnrolmentCreated = admin.send_json(
                 &org,
-                "POST",
-                "/v1/enrolments",
-                Some(serde_json::json!({
-                    "clinician": clinician,
-                    "expires_in_secs": parse_duration(&expires_in)?,
-                })),
+                &Route::CreateEnrolment,
+                &CreateEnrolment {
+                    clinician: clinician.clone(),
+                    expires_in_secs: Some(parse_duration(&expires_in)?),
+                },
             )?;
-            let code = storeapi::str_field(&answer, "code")?;
-            let enrolment_id = storeapi::str_field(&answer, "id")?;
             let mut local = admin.load_enrolments()?;
             let now = crate::now_unix();
             local.open.retain(|_, e| e.expires_at > now);
             local.open.insert(
-                enrolment_id.to_owned(),
+                created.id,
                 LocalEnrolment {
-                    code: code.to_owned(),
-                    clinician: clinician.clone(),
-                    expires_at: storeapi::u64_field(&answer, "expires_at")?,
+                    code: created.code.clone(),
+                    clinician,
+                    expires_at: created.expires_at,
                 },
             );
             admin.save_enrolments(&local)?;
@@ -561,7 +583,7 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
                 TlsPin::parse(&admin.config.tls_pin)
                     .context("admin.json: the TLS pin is damaged")?,
                 org.public().id(),
-                code,
+                created.code.expose(),
             )?;
             let text = payload.to_string();
             println!("enrolment payload (one use, secret: give it only to the device):");
@@ -571,21 +593,17 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
             }
             eprintln!(
                 "enrolment {} expires at {}; after the device enrols, approve it with `sealcam admin devices approve`",
-                storeapi::str_field(&answer, "id")?,
-                crate::rfc3339(storeapi::u64_field(&answer, "expires_at")?)
+                created.id,
+                crate::rfc3339(created.expires_at)
             );
         }
         EnrolCommand::List => {
-            let answer = admin.call(&org, "GET", "/v1/enrolments", None)?;
-            storeapi::print_list(&answer);
+            let list: Vec<EnrolmentSummary> = admin.get(&org, &Route::ListEnrolments)?;
+            storeapi::print_list(&list)?;
         }
         EnrolCommand::Revoke { id } => {
-            admin.call(
-                &org,
-                "DELETE",
-                &format!("/v1/enrolments/{}", storeapi::path_id(&id)?),
-                None,
-            )?;
+            let id: EnrolmentId = storeapi::parse_id(&id)?;
+            admin.delete(&org, &Route::RevokeEnrolment(id))?;
             println!("revoked enrolment {id}");
         }
     }
@@ -596,8 +614,8 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
     let org = admin.org_key()?;
     match c {
         DevicesCommand::List => {
-            let answer = admin.call(&org, "GET", "/v1/devices", None)?;
-            storeapi::print_list(&answer);
+            let list: Vec<DeviceSummary> = admin.get(&org, &Route::ListDevices)?;
+            storeapi::print_list(&list)?;
         }
         DevicesCommand::Approve {
             ids,
@@ -608,43 +626,34 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                 bail!("name the devices to approve, or give --all for every pending device");
             }
             let valid = parse_duration(&valid_for)?;
-            let answer = admin.call(&org, "GET", "/v1/devices", None)?;
-            let list = answer
-                .as_array()
-                .context("the store's device list is not a list")?;
+            let ids = ids
+                .iter()
+                .map(|i| storeapi::parse_id(i))
+                .collect::<Result<Vec<DeviceId>>>()?;
+            let list: Vec<DeviceSummary> = admin.get(&org, &Route::ListDevices)?;
             let mut enrolments = admin.load_enrolments()?;
             let mut refused = Vec::new();
             let mut approved = 0;
-            for d in list {
-                let id = storeapi::str_field(d, "device_id")?;
-                let pending = d.get("state").and_then(|s| s.as_str()) == Some("pending");
-                if !pending || !(all || ids.iter().any(|i| i == id)) {
+            for d in &list {
+                let id = d.device_id;
+                if d.state != DeviceState::Pending || !(all || ids.contains(&id)) {
                     continue;
                 }
-                let key: DevicePublicKey = storeapi::str_field(d, "device_key")?
-                    .parse()
-                    .context("the store sent an invalid device key")?;
-                if key.id().to_string() != id {
+                let key = d.device_key;
+                if key.id() != id {
                     bail!("the store sent a device key that does not match its id {id}");
                 }
                 // Trust nothing the store says about who this is: the key
                 // must carry a binding made with a code this admin home
                 // created, and the clinician is the one recorded here.
-                let enrolment_id = storeapi::str_field(d, "enrolment_id")?;
-                let Some(local) = enrolments.open.get(enrolment_id) else {
+                let Some(local) = enrolments.open.get(&d.enrolment_id) else {
                     refused.push(format!(
                         "device {id}: its enrolment code was not made from this admin home \
                          (or it was already used); approve it where the code was made, or revoke it"
                     ));
                     continue;
                 };
-                let code = OneTimeCode::parse(&local.code)
-                    .context("enrolments.json holds a damaged code")?;
-                let binding = storeapi::str_field(d, "binding")
-                    .ok()
-                    .and_then(parse_b64_32)
-                    .unwrap_or([0; 32]);
-                if !code.verify_binding(&key, &binding) {
+                if !local.code.verify_binding(&key, &d.binding) {
                     refused.push(format!(
                         "device {id}: its key was NOT registered with the enrolment code \
                          (binding check failed) — the store may be compromised; revoke it with \
@@ -664,29 +673,26 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
                     now.saturating_add(valid),
                 )
                 .context("cannot issue the certificate")?;
-                let (status, bytes) = admin.client.signed_request(
-                    &org,
-                    "PUT",
-                    &format!("/v1/devices/{id}/certificate"),
-                    cert.to_bytes(),
-                    "application/octet-stream",
-                )?;
-                storeapi::json_answer(status, &bytes).with_context(|| {
-                    format!("the store refused the certificate for device {id}")
-                })?;
+                let _: DeviceCertified = admin
+                    .send(
+                        &org,
+                        &Route::CertifyDevice(id),
+                        cert.to_bytes(),
+                        "application/octet-stream",
+                    )
+                    .with_context(|| {
+                        format!("the store refused the certificate for device {id}")
+                    })?;
                 println!(
                     "approved device {id} for {} ({} {})",
                     clinician.name, clinician.registration_body, clinician.registration_number
                 );
                 approved += 1;
-                enrolments.open.remove(enrolment_id);
+                enrolments.open.remove(&d.enrolment_id);
                 admin.save_enrolments(&enrolments)?;
             }
             for id in &ids {
-                let found = list
-                    .iter()
-                    .any(|d| d.get("device_id").and_then(|v| v.as_str()) == Some(id));
-                if !found {
+                if !list.iter().any(|d| d.device_id == *id) {
                     bail!("no device {id} on the store");
                 }
             }
@@ -698,12 +704,8 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
             }
         }
         DevicesCommand::Revoke { id } => {
-            admin.call(
-                &org,
-                "DELETE",
-                &format!("/v1/devices/{}", storeapi::path_id(&id)?),
-                None,
-            )?;
+            let id: DeviceId = storeapi::parse_id(&id)?;
+            admin.delete(&org, &Route::RevokeDevice(id))?;
             println!("revoked device {id}");
         }
     }
@@ -720,29 +722,30 @@ fn staff(admin: &Admin, c: StaffCommand) -> Result<()> {
         } => {
             let recipient: Recipient = keyfile::parse_public(&recipient, "recipient")?;
             let auth_key: StaffPublicKey = keyfile::parse_public(&auth_key, "staff auth key")?;
-            let answer = admin.call(
+            let name = StaffName::new(&name).with_context(|| {
+                format!(
+                    "--name must be 1 to {} characters without control characters",
+                    StaffName::MAX_CHARS
+                )
+            })?;
+            let added: StaffAdded = admin.send_json(
                 &org,
-                "POST",
-                "/v1/staff",
-                Some(serde_json::json!({
-                    "name": name,
-                    "recipient": recipient.to_string(),
-                    "auth_key": auth_key.to_string(),
-                })),
+                &Route::AddStaff,
+                &AddStaff {
+                    auth_key,
+                    name,
+                    recipient,
+                },
             )?;
-            println!("added staff {}", storeapi::str_field(&answer, "staff_id")?);
+            println!("added staff {}", added.staff_id);
         }
         StaffCommand::List => {
-            let answer = admin.call(&org, "GET", "/v1/staff", None)?;
-            storeapi::print_list(&answer);
+            let list: Vec<StaffSummary> = admin.get(&org, &Route::ListStaff)?;
+            storeapi::print_list(&list)?;
         }
         StaffCommand::Remove { id } => {
-            admin.call(
-                &org,
-                "DELETE",
-                &format!("/v1/staff/{}", storeapi::path_id(&id)?),
-                None,
-            )?;
+            let id = storeapi::parse_id(&id)?;
+            admin.delete(&org, &Route::RemoveStaff(id))?;
             println!("removed staff {id}");
         }
     }
@@ -753,16 +756,12 @@ fn links(admin: &Admin, c: LinksCommand) -> Result<()> {
     let org = admin.org_key()?;
     match c {
         LinksCommand::List => {
-            let answer = admin.call(&org, "GET", "/v1/links", None)?;
-            storeapi::print_list(&answer);
+            let list: Vec<LinkSummary> = admin.get(&org, &Route::ListLinks)?;
+            storeapi::print_list(&list)?;
         }
         LinksCommand::Revoke { id } => {
-            admin.call(
-                &org,
-                "DELETE",
-                &format!("/v1/links/{}", storeapi::path_id(&id)?),
-                None,
-            )?;
+            let id = storeapi::parse_id(&id)?;
+            admin.delete(&org, &Route::RevokeLink(id))?;
             println!("revoked link {id}");
         }
     }
@@ -771,18 +770,20 @@ fn links(admin: &Admin, c: LinksCommand) -> Result<()> {
 
 /// Every audit entry after `after`, as the JSON lines the store sent.
 fn audit_lines(admin: &Admin, org: &OrgSigningKey, mut after: u64) -> Result<Vec<String>> {
+    use sealcam_core::protocol::audit::AuditEntry;
     const PAGE: usize = 1000;
     let mut lines = Vec::new();
     loop {
-        let (status, bytes) = admin.client.signed_request(
-            org,
-            "GET",
-            &format!("/v1/audit?after={after}&limit={PAGE}"),
-            Vec::new(),
-            "application/json",
-        )?;
+        let route = Route::Audit(AuditQuery {
+            after: Some(after),
+            limit: Some(PAGE as u64),
+        });
+        let (status, bytes) =
+            admin
+                .client
+                .signed_request(org, &route, Vec::new(), "application/json")?;
         if status != 200 {
-            storeapi::json_answer(status, &bytes)?;
+            return Err(storeapi::refusal(status, &bytes));
         }
         let text = String::from_utf8(bytes).context("the audit export is not UTF-8")?;
         let page: Vec<String> = text
@@ -792,9 +793,9 @@ fn audit_lines(admin: &Admin, org: &OrgSigningKey, mut after: u64) -> Result<Vec
             .collect();
         let n = page.len();
         if let Some(last) = page.last() {
-            let v: serde_json::Value =
-                serde_json::from_str(last).context("an audit line is not JSON")?;
-            let seq = storeapi::u64_field(&v, "seq")?;
+            let seq = serde_json::from_str::<AuditEntry>(last)
+                .context("an audit line is not an audit entry")?
+                .seq;
             if seq <= after {
                 bail!("the store sent audit entries out of order (seq {seq} after {after})");
             }

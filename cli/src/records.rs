@@ -18,9 +18,9 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealcam_core::envelope::{self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender};
 use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey};
+use sealcam_core::protocol::api::{ErrorBody, InboxEntry, Route};
 use sealcam_core::record::{MediaType, Source};
 use sealcam_relay::{StoreClient, TlsPin};
-use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -89,14 +89,6 @@ pub fn run(args: RecordsArgs) -> Result<()> {
     match args.command {
         RecordsCommand::Pull(a) => pull(a),
     }
-}
-
-/// One entry of `GET /v1/inbox` (other fields ignored).
-#[derive(Deserialize)]
-struct InboxEntry {
-    envelope_id: String,
-    #[serde(default)]
-    size: u64,
 }
 
 /// What happened to one envelope.
@@ -292,15 +284,15 @@ struct Puller<'a> {
 }
 
 impl Puller<'_> {
-    fn request(&self, method: &str, path: &str) -> Result<(u16, Vec<u8>)> {
+    fn request(&self, route: &Route) -> Result<(u16, Vec<u8>)> {
         self.client
-            .signed_request(self.staff, method, path, Vec::new(), "application/json")
-            .with_context(|| format!("{method} {path}"))
+            .signed_request(self.staff, route, Vec::new(), "application/json")
+            .with_context(|| route.to_string())
     }
 
     /// `GET /v1/inbox`: envelope ids and sizes.
     fn inbox(&self) -> Result<Vec<(EnvelopeId, u64)>> {
-        let (status, body) = self.request("GET", "/v1/inbox")?;
+        let (status, body) = self.request(&Route::Inbox)?;
         if status != 200 {
             anyhow::bail!(
                 "the store refused to list the inbox ({status}: {}); check --auth-key is \
@@ -308,23 +300,18 @@ impl Puller<'_> {
                 store_message(&body)
             );
         }
+        // Parsed, not used as given: the id names a directory.
         let entries: Vec<InboxEntry> = serde_json::from_slice(&body)
             .map_err(|_| anyhow::anyhow!("the store's inbox answer is not the expected JSON"))?;
-        entries
+        Ok(entries
             .into_iter()
-            .map(|e| {
-                // Parsed, not used as given: the id names a directory.
-                let id: EnvelopeId = e.envelope_id.parse().map_err(|_| {
-                    anyhow::anyhow!("the store's inbox lists an invalid envelope id")
-                })?;
-                Ok((id, e.size))
-            })
-            .collect()
+            .map(|e| (e.envelope_id, e.size))
+            .collect())
     }
 
     /// `POST /v1/envelopes/{id}/filed`.
     fn mark_filed(&self, id: &EnvelopeId) -> Result<()> {
-        let (status, body) = self.request("POST", &format!("/v1/envelopes/{id}/filed"))?;
+        let (status, body) = self.request(&Route::FileEnvelope(*id))?;
         match status {
             200..=299 => Ok(()),
             _ => anyhow::bail!(
@@ -353,7 +340,7 @@ impl Puller<'_> {
             return Ok(Outcome::StillQuarantined);
         }
 
-        let (status, bytes) = self.request("GET", &format!("/v1/envelopes/{id}"))?;
+        let (status, bytes) = self.request(&Route::FetchEnvelope(*id))?;
         match status {
             200 => {}
             404 => anyhow::bail!("the store no longer has it (404)"),
@@ -515,15 +502,9 @@ fn ftyp_brands(b: &[u8]) -> Vec<[u8; 4]> {
     out
 }
 
-/// The store's error message (its `message` field), or "no details".
+/// The store's error message, or "no details".
 fn store_message(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct E {
-        message: String,
-    }
-    serde_json::from_slice::<E>(body)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| "no details".to_string())
+    ErrorBody::from_json(body).map_or_else(|| "no details".to_string(), |e| e.message)
 }
 
 /// Creates `dir` (mode 0700) if missing; refuses a file.

@@ -1,60 +1,56 @@
 //! Small helpers shared by the commands that talk to a store (`admin`,
-//! `device`, `send`, `link`): answers, durations, ids, QR codes.
+//! `device`, `send`, `link`, `records`): typed answers and refusals
+//! (`sealcam_core::protocol::api`), durations, ids, QR codes.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use sealcam_core::protocol::api::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-/// Turns a store answer into JSON, or an error carrying the store's own
-/// message (which says what is wrong and never echoes secrets).
-pub fn json_answer(status: u16, body: &[u8]) -> Result<serde_json::Value> {
+/// The typed body of a successful answer, or an error carrying the
+/// store's own message (which says what is wrong and never echoes
+/// secrets).
+pub fn answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, body));
+    }
+    serde_json::from_slice(body).context("the store's answer is not the expected JSON")
+}
+
+/// A successful answer whose body is not needed (`204`), or the store's
+/// refusal.
+pub fn accepted(status: u16, body: &[u8]) -> Result<()> {
     if (200..300).contains(&status) {
-        if body.is_empty() {
-            return Ok(serde_json::Value::Null);
-        }
-        return serde_json::from_slice(body).context("the store's answer is not JSON");
-    }
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "no details".to_owned());
-    bail!("the store answered {status}: {message}")
-}
-
-/// A string field of a JSON object.
-pub fn str_field<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a str> {
-    v.get(name)
-        .and_then(|f| f.as_str())
-        .with_context(|| format!("the store's answer has no {name}"))
-}
-
-/// An integer field of a JSON object.
-pub fn u64_field(v: &serde_json::Value, name: &str) -> Result<u64> {
-    v.get(name)
-        .and_then(serde_json::Value::as_u64)
-        .with_context(|| format!("the store's answer has no {name}"))
-}
-
-/// Prints a JSON list one object per line.
-pub fn print_list(v: &serde_json::Value) {
-    match v.as_array() {
-        Some(items) if items.is_empty() => println!("(none)"),
-        Some(items) => items.iter().for_each(|i| println!("{i}")),
-        None => println!("{v}"),
-    }
-}
-
-/// Checks an id given on the command line before it goes into a path:
-/// 32 lower-case hex digits.
-pub fn path_id(id: &str) -> Result<&str> {
-    let id = id.trim();
-    if id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(id)
+        Ok(())
     } else {
-        bail!("an id is 32 lower-case hexadecimal digits")
+        Err(refusal(status, body))
     }
+}
+
+/// A refusal as an error: the status and the store's message.
+pub fn refusal(status: u16, body: &[u8]) -> anyhow::Error {
+    let message = ErrorBody::from_json(body).map_or_else(|| "no details".to_owned(), |e| e.message);
+    anyhow!("the store answered {status}: {message}")
+}
+
+/// Prints a list one JSON object per line, keys sorted (through
+/// `serde_json::Value`, as this tool has always printed them).
+pub fn print_list<T: Serialize>(items: &[T]) -> Result<()> {
+    if items.is_empty() {
+        println!("(none)");
+    }
+    for i in items {
+        println!("{}", serde_json::to_value(i)?);
+    }
+    Ok(())
+}
+
+/// Parses an id given on the command line (32 lower-case hex digits)
+/// into its type before it goes into a path.
+pub fn parse_id<T: std::str::FromStr>(id: &str) -> Result<T> {
+    id.trim()
+        .parse()
+        .map_err(|_| anyhow!("an id is 32 lower-case hexadecimal digits"))
 }
 
 /// Parses a duration: a number of seconds, or a number followed by `s`,
@@ -110,13 +106,22 @@ mod tests {
 
     #[test]
     fn ids_and_answers() {
-        assert!(path_id(&"a".repeat(32)).is_ok());
-        assert!(path_id("../etc/passwd").is_err());
-        assert!(path_id(&"A".repeat(32)).is_err());
-        assert_eq!(json_answer(204, b"").expect("ok"), serde_json::Value::Null);
-        let err = json_answer(403, br#"{"error":"forbidden","message":"not yours"}"#)
-            .expect_err("refused");
+        use sealcam_core::keys::DeviceId;
+        use sealcam_core::protocol::api::{LinkId, StaffAdded};
+        assert!(parse_id::<LinkId>(&"a".repeat(32)).is_ok());
+        assert!(parse_id::<DeviceId>("../etc/passwd").is_err());
+        assert!(parse_id::<DeviceId>(&"A".repeat(32)).is_err());
+        accepted(204, b"").expect("ok");
+        let err =
+            accepted(403, br#"{"error":"forbidden","message":"not yours"}"#).expect_err("refused");
         assert!(err.to_string().contains("403: not yours"), "{err}");
+        let err = answer::<StaffAdded>(502, b"<html>").expect_err("refused");
+        assert!(err.to_string().contains("502: no details"), "{err}");
+        let id = "ab".repeat(16);
+        let added: StaffAdded =
+            answer(201, format!(r#"{{"staff_id":"{id}"}}"#).as_bytes()).expect("typed");
+        assert_eq!(added.staff_id.to_string(), id);
+        assert!(answer::<StaffAdded>(201, b"{}").is_err());
     }
 
     #[test]

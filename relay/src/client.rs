@@ -1,5 +1,5 @@
 //! The store's HTTP API as the device uses it (docs/API.md): pinned TLS,
-//! signed requests, typed answers.
+//! signed requests, answers typed with `sealcam_core::protocol::api`.
 
 use std::time::Duration;
 
@@ -7,49 +7,19 @@ use std::io::Read;
 
 use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use reqwest::Method;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::RelayError;
 use sealcam_core::envelope::EnvelopeId;
-use sealcam_core::keys::{DeviceId, DeviceSigningKey, OrgPublicKey, StorePublicKey};
-use sealcam_core::protocol::enrolment::{enrol_request, OneTimeCode};
+use sealcam_core::keys::DeviceSigningKey;
+use sealcam_core::protocol::api::{self, DeviceMe, EnrolRequest, Enrolled, ErrorBody, Info, Route};
+use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::protocol::request::{
     authorize, content_digest, content_digest_header, RequestSigner, RequestTarget,
     CONTENT_DIGEST_HEADER,
 };
 use sealcam_core::protocol::Receipt;
-
-/// `GET /v1/info`.
-#[derive(Debug, Deserialize)]
-pub struct StoreInfo {
-    /// The store's receipt key.
-    pub store_key: StorePublicKey,
-    /// The organisation key, once bootstrapped.
-    pub org_key: Option<OrgPublicKey>,
-}
-
-/// A device's state on the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceState {
-    /// Enrolled, waiting for the administrator's certificate.
-    Pending,
-    /// Approved: it has a certificate.
-    Active,
-    /// Revoked by the administrator.
-    Revoked,
-}
-
-/// `GET /v1/devices/me`.
-#[derive(Debug, Deserialize)]
-pub struct Me {
-    /// The device's id.
-    pub device_id: DeviceId,
-    /// Its state.
-    pub state: DeviceState,
-    /// Its certificate (base64url), once active.
-    pub certificate: Option<String>,
-}
 
 /// What an upload came to.
 #[derive(Debug)]
@@ -86,13 +56,6 @@ const MAX_ANSWER: u64 = 16 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const UPLOAD_BYTES_PER_SEC: u64 = 32 * 1024;
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    message: String,
-}
 
 /// A client of one store, over TLS pinned to its key.
 pub struct StoreClient {
@@ -134,23 +97,41 @@ fn read_bounded(response: Response) -> Vec<u8> {
     out
 }
 
-/// The status, the store's error code (empty when the body is not the
-/// store's JSON error, e.g. a proxy's page) and its message.
-fn error_parts(response: Response) -> (u16, String, String) {
+/// The store's error body of a refusal; for a body that is not the
+/// store's JSON error (a proxy's page), an empty code.
+fn error_body(body: &[u8]) -> ErrorBody {
+    ErrorBody::from_json(body)
+        .unwrap_or_else(|| ErrorBody::new("", "no details (not the store's answer)"))
+}
+
+/// The status and the store's error body of a refusal.
+fn error_parts(response: Response) -> (u16, ErrorBody) {
     let status = response.status().as_u16();
-    match serde_json::from_slice::<ErrorBody>(&read_bounded(response)) {
-        Ok(b) => (status, b.error, b.message),
-        Err(_) => (
-            status,
-            String::new(),
-            "no details (not the store's answer)".to_owned(),
-        ),
-    }
+    (status, error_body(&read_bounded(response)))
 }
 
 fn store_error(response: Response) -> RelayError {
-    let (status, _, message) = error_parts(response);
-    RelayError::Store { status, message }
+    let (status, e) = error_parts(response);
+    RelayError::Store {
+        status,
+        message: e.message,
+    }
+}
+
+/// A successful answer's JSON as `T`.
+fn parse_answer<T: DeserializeOwned>(body: &[u8]) -> Result<T, RelayError> {
+    serde_json::from_slice(body)
+        .map_err(|_| RelayError::Network("the store's answer is not the expected JSON".to_owned()))
+}
+
+/// The HTTP method of a route.
+fn method(route: &Route) -> Method {
+    match route.method() {
+        api::Method::Get => Method::GET,
+        api::Method::Put => Method::PUT,
+        api::Method::Post => Method::POST,
+        api::Method::Delete => Method::DELETE,
+    }
 }
 
 /// Checks a path before it is signed and sent: it must reach the server
@@ -253,15 +234,12 @@ impl StoreClient {
     pub fn signed_request<K: RequestSigner>(
         &self,
         key: &K,
-        method: &str,
-        path_and_query: &str,
+        route: &Route,
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(u16, Vec<u8>), RelayError> {
-        let method = Method::from_bytes(method.as_bytes())
-            .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
         let has_body = !body.is_empty();
-        let mut req = self.signed(key, method, path_and_query, body)?;
+        let mut req = self.signed(key, method(route), &route.path(), body)?;
         if has_body {
             req = req.header(reqwest::header::CONTENT_TYPE, content_type);
         }
@@ -271,67 +249,60 @@ impl StoreClient {
         Ok((status, bytes))
     }
 
-    /// Any unsigned request (bootstrap, info): returns the status and body.
-    pub fn anonymous_request(
+    /// A signed request with `body` as JSON, its answer parsed as `T`; a
+    /// refusal is [`RelayError::Store`] with the store's message.
+    pub fn signed_json<K: RequestSigner, B: Serialize, T: DeserializeOwned>(
         &self,
-        method: &str,
-        path_and_query: &str,
-        json: Option<&serde_json::Value>,
-    ) -> Result<(u16, Vec<u8>), RelayError> {
-        let method = Method::from_bytes(method.as_bytes())
-            .map_err(|_| RelayError::Network("invalid HTTP method".to_owned()))?;
-        let mut req = self
-            .http
-            .request(method, self.url(checked_path(path_and_query)?))
-            .timeout(REQUEST_TIMEOUT);
-        if let Some(j) = json {
-            req = req.json(j);
+        key: &K,
+        route: &Route,
+        body: &B,
+    ) -> Result<T, RelayError> {
+        let json = serde_json::to_vec(body)
+            .map_err(|_| RelayError::Network("the request cannot be written as JSON".to_owned()))?;
+        let (status, bytes) = self.signed_request(key, route, json, "application/json")?;
+        if !(200..300).contains(&status) {
+            return Err(RelayError::Store {
+                status,
+                message: error_body(&bytes).message,
+            });
         }
-        let r = req.send().map_err(network)?;
-        let status = r.status().as_u16();
-        let bytes = r.bytes().map_err(network)?.to_vec();
-        Ok((status, bytes))
+        parse_answer(&bytes)
     }
 
     /// `GET /v1/info`.
-    pub fn info(&self) -> Result<StoreInfo, RelayError> {
+    pub fn info(&self) -> Result<Info, RelayError> {
         let r = self
             .http
-            .get(self.url("/v1/info"))
+            .get(self.url(&Route::Info.path()))
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .map_err(network)?;
         if !r.status().is_success() {
             return Err(store_error(r));
         }
-        r.json().map_err(network)
+        parse_answer(&read_bounded(r))
     }
 
     /// `POST /v1/enrol`: registers `key` with the one-time `code`. Only the
     /// code's digest and the binding are sent, never the code.
-    pub fn enrol(&self, code: &str, key: &DeviceSigningKey) -> Result<Me, RelayError> {
+    pub fn enrol(&self, code: &str, key: &DeviceSigningKey) -> Result<DeviceMe, RelayError> {
         let code = OneTimeCode::parse(code).ok_or(RelayError::BadPayload(
             "the enrolment code is not a sealcam code (32 characters in groups of 4)",
         ))?;
-        let body = enrol_request(&code, key);
         let r = self
             .http
-            .post(self.url("/v1/enrol"))
+            .post(self.url(&Route::Enrol.path()))
             .timeout(REQUEST_TIMEOUT)
-            .json(&body)
+            .json(&EnrolRequest::new(&code, key))
             .send()
             .map_err(network)?;
         match r.status().as_u16() {
             200 | 201 => {
-                #[derive(Deserialize)]
-                struct Enrolled {
-                    device_id: DeviceId,
-                    state: DeviceState,
-                }
-                let e: Enrolled = r.json().map_err(network)?;
-                Ok(Me {
+                let e: Enrolled = parse_answer(&read_bounded(r))?;
+                Ok(DeviceMe {
+                    certificate: None,
                     device_id: e.device_id,
                     state: e.state,
-                    certificate: None,
                 })
             }
             403 => Err(RelayError::CodeRefused),
@@ -340,21 +311,23 @@ impl StoreClient {
     }
 
     /// `GET /v1/devices/me`.
-    pub fn me(&self, key: &DeviceSigningKey) -> Result<Me, RelayError> {
+    pub fn me(&self, key: &DeviceSigningKey) -> Result<DeviceMe, RelayError> {
+        let route = Route::DeviceMe;
         let r = self
-            .signed(key, Method::GET, "/v1/devices/me", Vec::new())?
+            .signed(key, method(&route), &route.path(), Vec::new())?
             .send()
             .map_err(network)?;
         if !r.status().is_success() {
             return Err(store_error(r));
         }
-        r.json().map_err(network)
+        parse_answer(&read_bounded(r))
     }
 
     /// `GET /v1/directory`: the signed directory's bytes (not yet verified).
     pub fn directory(&self, key: &DeviceSigningKey) -> Result<Vec<u8>, RelayError> {
+        let route = Route::FetchDirectory;
         let r = self
-            .signed(key, Method::GET, "/v1/directory", Vec::new())?
+            .signed(key, method(&route), &route.path(), Vec::new())?
             .send()
             .map_err(network)?;
         match r.status().as_u16() {
@@ -374,10 +347,10 @@ impl StoreClient {
         size: u64,
         digest: &[u8; 32],
     ) -> Result<Upload, RelayError> {
-        let path = format!("/v1/envelopes/{id}");
+        let route = Route::UploadEnvelope(*id);
         let timeout = REQUEST_TIMEOUT + Duration::from_secs(size / UPLOAD_BYTES_PER_SEC);
         let r = self
-            .signed_with_digest(key, Method::PUT, &path, digest)?
+            .signed_with_digest(key, method(&route), &route.path(), digest)?
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(Body::sized(file, size))
@@ -392,15 +365,18 @@ impl StoreClient {
                     .map_err(|_| RelayError::BadReceipt)
             }
             _ => {
-                let (status, code, message) = error_parts(r);
-                if PERMANENT_UPLOAD_ERRORS.contains(&code.as_str()) {
+                let (status, e) = error_parts(r);
+                if PERMANENT_UPLOAD_ERRORS.contains(&e.error.as_str()) {
                     Ok(Upload::Refused {
                         status,
-                        code,
-                        message,
+                        code: e.error,
+                        message: e.message,
                     })
                 } else {
-                    Err(RelayError::Store { status, message })
+                    Err(RelayError::Store {
+                        status,
+                        message: e.message,
+                    })
                 }
             }
         }

@@ -28,11 +28,13 @@ mod home;
 mod outbox;
 mod uploader;
 
-pub use client::{DeviceState, StoreClient, Upload};
+pub use client::{StoreClient, Upload};
 pub use enrolment::EnrolmentPayload;
 pub use error::RelayError;
 pub use home::DeviceConfig;
 pub use outbox::{Outbox, OutboxEntry, StagedFile};
+/// A device's state on the store (the API's word).
+pub use sealcam_core::protocol::api::DeviceState;
 pub use sealcam_platform::TlsPin;
 pub use uploader::{Backoff, UploaderHandle};
 
@@ -50,6 +52,7 @@ use sealcam_core::keys::{
     decode_key_file, encode_key_file, CertificateError, DeviceCertificate, DeviceSigningKey,
     KeyError, Recipient, SignedDirectory,
 };
+use sealcam_core::protocol::api::{CreateLink, LinkCreated, Route};
 use sealcam_core::sanitize;
 use sealcam_core::ErrorCode;
 use sealcam_platform::clock::unix_now;
@@ -415,10 +418,8 @@ impl Relay {
         let me = self.client.me(&self.key)?;
         match me.state {
             DeviceState::Active => {
-                let b64 = me
+                let bytes = me
                     .certificate
-                    .ok_or(RelayError::Untrusted("device certificate"))?;
-                let bytes = sealcam_core::protocol::text::parse_b64_vec(&b64)
                     .ok_or(RelayError::Untrusted("device certificate"))?;
                 let cert = self.signed_certificate(&bytes)?;
                 self.home
@@ -727,63 +728,23 @@ impl Relay {
         max_bytes: Option<u64>,
         context: Option<&[u8]>,
     ) -> Result<PatientLink, RelayError> {
-        let mut body = serde_json::Map::new();
-        if let Some(v) = expires_in_secs {
-            body.insert("expires_in_secs".into(), v.into());
-        }
-        if let Some(v) = max_uploads {
-            body.insert("max_uploads".into(), v.into());
-        }
-        if let Some(v) = max_bytes {
-            body.insert("max_bytes".into(), v.into());
-        }
-        if let Some(c) = context {
-            body.insert(
-                "context".into(),
-                sealcam_core::protocol::text::b64(c).into(),
-            );
-        }
-        let (status, bytes) = self.client.signed_request(
-            &self.key,
-            "POST",
-            "/v1/links",
-            serde_json::Value::Object(body).to_string().into_bytes(),
-            "application/json",
-        )?;
-        if status != 201 && status != 200 {
-            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| "no details".to_owned());
-            return Err(RelayError::Store { status, message });
-        }
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|_| RelayError::Network("the store's answer is not JSON".to_owned()))?;
-        let field = |name: &str| {
-            v.get(name).ok_or(RelayError::Network(format!(
-                "the store's answer has no {name}"
-            )))
+        let body = CreateLink {
+            context: context.map(<[u8]>::to_vec),
+            expires_in_secs,
+            max_bytes,
+            // More than u32 is more than any store allows: it refuses it
+            // (400 bad_max_uploads), as it did before.
+            max_uploads: max_uploads.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         };
-        let text = |name: &str| {
-            field(name)?
-                .as_str()
-                .map(str::to_owned)
-                .ok_or(RelayError::Network(format!(
-                    "the store's {name} is not text"
-                )))
-        };
-        let number = |name: &str| {
-            field(name)?.as_u64().ok_or(RelayError::Network(format!(
-                "the store's {name} is not a number"
-            )))
-        };
-        let token = zeroize::Zeroizing::new(text("token")?);
+        let created: LinkCreated = self
+            .client
+            .signed_json(&self.key, &Route::CreateLink, &body)?;
         Ok(PatientLink {
-            link_id: text("link_id")?,
-            url: format!("{}/p#{}", self.config.store_url, token.as_str()),
-            expires_at: number("expires_at")?,
-            max_uploads: number("max_uploads")?,
-            max_bytes: number("max_bytes")?,
+            link_id: created.link_id.to_string(),
+            url: format!("{}/p#{}", self.config.store_url, created.token.expose()),
+            expires_at: created.expires_at,
+            max_uploads: u64::from(created.max_uploads),
+            max_bytes: created.max_bytes,
         })
     }
 

@@ -1,10 +1,12 @@
 //! Errors: [`StoreError`] for the storage layer and start-up, [`ApiError`]
-//! for what a client sees (status + `{"error", "message"}` JSON).
+//! for what a client sees (status + the API's
+//! [`ErrorBody`](sealcam_core::protocol::api::ErrorBody) JSON).
 //!
 //! Messages never carry tokens, codes, keys or envelope bytes.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use sealcam_core::protocol::api::ErrorBody;
 
 /// Failures of the catalog, the blob store or the data directory.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +137,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.code, "message": self.message});
+        let body = ErrorBody::new(self.code, self.message);
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(

@@ -8,13 +8,16 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http_body_util::BodyExt;
 use sealcam_core::envelope::{self, Signer};
 use sealcam_core::keys::{
     DeviceCertificate, DeviceSigningKey, DirectoryEntry, OrgSigningKey, RecipientDirectory,
     StaffSigningKey,
+};
+use sealcam_core::protocol::api::{
+    AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceMe, DeviceState,
+    EnrolRequest, Enrolled, EnrolmentCreated, InboxEntry, InboxSource, LinkCreated, LinkInfo,
+    StaffName,
 };
 use sealcam_core::protocol::request::{
     authorization, authorize, content_digest, content_digest_header, RequestSigner, RequestTarget,
@@ -24,6 +27,8 @@ use sealcam_store::config::Config;
 use sealcam_store::ids::OneTimeCode;
 use sealcam_store::server::{self, Opened};
 use sealcam_store::state::AppState;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tower::ServiceExt;
 
 struct Harness {
@@ -69,8 +74,9 @@ struct Resp {
 }
 
 impl Resp {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("json body")
+    /// The body as the API type `T`.
+    fn parse<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).expect("the API's JSON")
     }
 }
 
@@ -123,24 +129,24 @@ impl Harness {
         self.send(Self::signed_req(key, method, path, body)).await
     }
 
-    async fn json<K: RequestSigner>(
+    async fn json<K: RequestSigner, B: Serialize>(
         &self,
         key: &K,
         method: Method,
         path: &str,
-        v: serde_json::Value,
+        body: B,
     ) -> Resp {
-        self.signed(key, method, path, v.to_string().into_bytes())
-            .await
+        let bytes = serde_json::to_vec(&body).expect("json");
+        self.signed(key, method, path, bytes).await
     }
 
-    async fn anon(&self, method: Method, path: &str, v: serde_json::Value) -> Resp {
+    async fn anon<B: Serialize>(&self, method: Method, path: &str, body: B) -> Resp {
         self.send(
             Request::builder()
                 .method(method)
                 .uri(path)
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(v.to_string()))
+                .body(Body::from(serde_json::to_vec(&body).expect("json")))
                 .expect("request"),
         )
         .await
@@ -201,7 +207,10 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
             &org,
             Method::POST,
             "/v1/bootstrap",
-            serde_json::json!({"code": code.expose(), "org_key": org.public().to_string()}),
+            BootstrapRequest {
+                code: CodeInput::from(&code),
+                org_key: org.public(),
+            },
         )
         .await;
     assert_eq!(
@@ -220,19 +229,17 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
             &org,
             Method::POST,
             "/v1/enrolments",
-            serde_json::json!({"clinician": common::clinician()}),
+            CreateEnrolment {
+                clinician: common::clinician(),
+                expires_in_secs: None,
+            },
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let code = r.json()["code"].as_str().expect("code").to_string();
+    let code = r.parse::<EnrolmentCreated>().code;
     let device = DeviceSigningKey::generate();
-    let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&code).expect("a code");
     let r = h
-        .anon(
-            Method::POST,
-            "/v1/enrol",
-            sealcam_core::protocol::enrolment::enrol_request(&code, &device),
-        )
+        .anon(Method::POST, "/v1/enrol", EnrolRequest::new(&code, &device))
         .await;
     assert_eq!(
         r.status,
@@ -240,7 +247,7 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         "{:?}",
         String::from_utf8_lossy(&r.body)
     );
-    assert_eq!(r.json()["state"], "pending");
+    assert_eq!(r.parse::<Enrolled>().state, DeviceState::Pending);
     let device_id = device.public().id();
 
     // Pending: only /v1/devices/me.
@@ -248,9 +255,9 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         .signed(&device, Method::GET, "/v1/devices/me", vec![])
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["state"], "pending");
+    assert_eq!(r.parse::<DeviceMe>().state, DeviceState::Pending);
     let r = h
-        .json(&device, Method::POST, "/v1/links", serde_json::json!({}))
+        .json(&device, Method::POST, "/v1/links", CreateLink::default())
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -283,11 +290,11 @@ async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
             &org,
             Method::POST,
             "/v1/staff",
-            serde_json::json!({
-                "name": "Records clerk",
-                "recipient": common::identity(1).recipient().to_string(),
-                "auth_key": staff.public().to_string(),
-            }),
+            AddStaff {
+                auth_key: staff.public(),
+                name: StaffName::new("Records clerk").expect("name"),
+                recipient: common::identity(1).recipient(),
+            },
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -363,10 +370,10 @@ async fn upload_inbox_fetch_filed_and_audit() {
     // Staff inbox, fetch, filed.
     let r = h.signed(&w.staff, Method::GET, "/v1/inbox", vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
-    let inbox = r.json();
-    assert_eq!(inbox.as_array().map(Vec::len), Some(1));
-    assert_eq!(inbox[0]["envelope_id"], env.id.to_string());
-    assert_eq!(inbox[0]["source"], "device");
+    let inbox: Vec<InboxEntry> = r.parse();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].envelope_id, env.id);
+    assert_eq!(inbox[0].source, InboxSource::Device);
     let r = h.signed(&w.staff, Method::GET, &path, vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, env.bytes);
@@ -384,7 +391,7 @@ async fn upload_inbox_fetch_filed_and_audit() {
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "filed is idempotent");
     let r = h.signed(&w.staff, Method::GET, "/v1/inbox", vec![]).await;
-    assert_eq!(r.json().as_array().map(Vec::len), Some(0));
+    assert_eq!(r.parse::<Vec<InboxEntry>>().len(), 0);
 
     // Retention (policy any): the filed envelope's bytes go.
     let n = sealcam_store::retention::sweep(&h.state)
@@ -542,7 +549,10 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
             &org2,
             Method::POST,
             "/v1/bootstrap",
-            serde_json::json!({"code": "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA", "org_key": org2.public().to_string()}),
+            BootstrapRequest {
+                code: CodeInput::new("AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA"),
+                org_key: org2.public(),
+            },
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -552,13 +562,14 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
             &w.org,
             Method::POST,
             "/v1/enrolments",
-            serde_json::json!({"clinician": common::clinician(), "expires_in_secs": 600}),
+            CreateEnrolment {
+                clinician: common::clinician(),
+                expires_in_secs: Some(600),
+            },
         )
         .await;
-    let code = r.json()["code"].as_str().expect("code").to_string();
-    let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&code).expect("a code");
-    let enrol =
-        |key: &DeviceSigningKey| sealcam_core::protocol::enrolment::enrol_request(&code, key);
+    let code = r.parse::<EnrolmentCreated>().code;
+    let enrol = |key: &DeviceSigningKey| EnrolRequest::new(&code, key);
     let d1 = DeviceSigningKey::generate();
     let d2 = DeviceSigningKey::generate();
     assert_eq!(
@@ -571,7 +582,7 @@ async fn bootstrap_and_enrolment_codes_are_single_use() {
     );
     // A proof by another key is refused.
     let mut bad = enrol(&d2);
-    bad["device_key"] = serde_json::json!(DeviceSigningKey::generate().public().to_string());
+    bad.device_key = DeviceSigningKey::generate().public();
     assert_eq!(
         h.anon(Method::POST, "/v1/enrol", bad).await.status,
         StatusCode::BAD_REQUEST
@@ -668,13 +679,17 @@ async fn upload_rejects() {
 async fn patient_link_flow() {
     let w = world().await;
     let h = &w.h;
-    let ctx = URL_SAFE_NO_PAD.encode(b"opaque sealed context");
+    let ctx = b"opaque sealed context".to_vec();
     let r = h
         .json(
             &w.staff,
             Method::POST,
             "/v1/links",
-            serde_json::json!({"max_uploads": 1, "context": ctx}),
+            CreateLink {
+                context: Some(ctx.clone()),
+                max_uploads: Some(1),
+                ..CreateLink::default()
+            },
         )
         .await;
     assert_eq!(
@@ -683,12 +698,12 @@ async fn patient_link_flow() {
         "{:?}",
         String::from_utf8_lossy(&r.body)
     );
-    let link = r.json();
-    let token = link["token"].as_str().expect("token").to_string();
+    let link: LinkCreated = r.parse();
+    let token = link.token.expose().to_string();
     assert_eq!(token.len(), 43);
     let r = h.link(&token, Method::GET, "/v1/link", vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["uploads_left"], 1);
+    assert_eq!(r.parse::<LinkInfo>().uploads_left, 1);
     let r = h.link(&token, Method::GET, "/v1/directory", vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
 
@@ -748,20 +763,20 @@ async fn patient_link_flow() {
         "already stored: same bytes, same receipt"
     );
 
-    let inbox = h
+    let inbox: Vec<InboxEntry> = h
         .signed(&w.staff, Method::GET, "/v1/inbox", vec![])
         .await
-        .json();
-    assert_eq!(inbox[0]["source"], "link");
-    assert_eq!(inbox[0]["context"], ctx);
-    assert_eq!(inbox[0]["link_id"], link["link_id"]);
+        .parse();
+    assert_eq!(inbox[0].source, InboxSource::Link);
+    assert_eq!(inbox[0].context, Some(ctx));
+    assert_eq!(inbox[0].link_id, Some(link.link_id));
 
     // Revoke by its creator; then the token is refused with 410.
     let r = h
         .signed(
             &w.staff,
             Method::DELETE,
-            &format!("/v1/links/{}", link["link_id"].as_str().expect("id")),
+            &format!("/v1/links/{}", link.link_id),
             vec![],
         )
         .await;
@@ -793,10 +808,10 @@ async fn link_rate_limit() {
     .await;
     let h = &w.h;
     let r = h
-        .json(&w.device, Method::POST, "/v1/links", serde_json::json!({}))
+        .json(&w.device, Method::POST, "/v1/links", CreateLink::default())
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let token = r.json()["token"].as_str().expect("token").to_string();
+    let token = r.parse::<LinkCreated>().token.expose().to_string();
     for _ in 0..2 {
         assert_eq!(
             h.link(&token, Method::GET, "/v1/link", vec![]).await.status,
@@ -869,9 +884,9 @@ async fn link_uploads_verify_signed_envelopes_in_full() {
     let w = world().await;
     let h = &w.h;
     let r = h
-        .json(&w.staff, Method::POST, "/v1/links", serde_json::json!({}))
+        .json(&w.staff, Method::POST, "/v1/links", CreateLink::default())
         .await;
-    let token = r.json()["token"].as_str().expect("token").to_string();
+    let token = r.parse::<LinkCreated>().token.expose().to_string();
     let env = sealed(&w, 3_000, &[1], "signed via link");
     let mut bad = env.bytes.clone();
     let n = bad.len();

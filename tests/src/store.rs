@@ -33,10 +33,18 @@ use sealcam_core::keys::{
     DeviceCertificate, DevicePublicKey, DeviceSigningKey, DirectoryEntry, OrgSigningKey, Recipient,
     RecipientDirectory, RecipientIdentity, StaffSigningKey, StorePublicKey,
 };
+use sealcam_core::protocol::api::{
+    AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceCertified,
+    DeviceState, EnrolRequest, Enrolled, EnrolmentCreated, ErrorBody, InboxEntry, LinkCreated,
+    StaffAdded, StaffName,
+};
+use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::protocol::request::{self, RequestSigner, RequestTarget};
 use sealcam_core::protocol::Receipt;
-use sealcam_core::record::{Clinician, RegistrationBody};
-use serde_json::{json, Value};
+use sealcam_core::record::Clinician;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -599,6 +607,19 @@ impl Resp {
             .unwrap_or_else(|_| panic!("answer ({}) is not JSON", self.status))
     }
 
+    /// The body as the API type `T` (panics with the status, not the
+    /// body, when it is not one).
+    #[track_caller]
+    pub fn parse<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "answer ({}) is not a {}",
+                self.status,
+                std::any::type_name::<T>()
+            )
+        })
+    }
+
     /// The body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -606,10 +627,8 @@ impl Resp {
 
     /// `error` of an error body, or "" (for messages: codes are safe).
     pub fn error_code(&self) -> String {
-        serde_json::from_slice::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-            .map(|c| format!("({c})"))
+        ErrorBody::from_json(&self.body)
+            .map(|e| format!("({})", e.error))
             .unwrap_or_default()
     }
 
@@ -872,9 +891,11 @@ impl Actor {
         self.call("DELETE", path, Body::Empty).await
     }
 
-    /// POST JSON.
-    pub async fn post_json(&self, path: &str, v: &Value) -> Resp {
-        self.call("POST", path, Body::Json(v.clone())).await
+    /// POST JSON: an API request body, or raw JSON (`serde_json::Value`)
+    /// for a deliberately malformed one.
+    pub async fn post_json<B: Serialize>(&self, path: &str, body: &B) -> Resp {
+        let v = serde_json::to_value(body).expect("the body serialises");
+        self.call("POST", path, Body::Json(v)).await
     }
 
     /// PUT binary.
@@ -895,6 +916,11 @@ pub enum Body {
 }
 
 impl Body {
+    /// An API request body as JSON.
+    pub fn json<B: Serialize>(body: &B) -> Body {
+        Body::Json(serde_json::to_value(body).expect("the body serialises"))
+    }
+
     fn into_parts(self) -> (Vec<u8>, Option<&'static str>) {
         match self {
             Body::Empty => (Vec::new(), None),
@@ -916,16 +942,12 @@ pub fn clinician() -> Clinician {
     common::clinician()
 }
 
-/// The clinician as the enrolment endpoint takes it.
-pub fn clinician_json(c: &Clinician) -> Value {
-    json!({
-        "name": c.name,
-        "registration_body": match &c.registration_body {
-            RegistrationBody::Other(s) => s.clone(),
-            other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-        },
-        "registration_number": c.registration_number,
-    })
+/// `POST /v1/enrolments` for `c`, with the store's default lifetime.
+pub fn create_enrolment(c: Clinician) -> CreateEnrolment {
+    CreateEnrolment {
+        clinician: c,
+        expires_in_secs: None,
+    }
 }
 
 /// A staff member: auth key, recipient identity, id on the store.
@@ -1143,15 +1165,15 @@ impl World {
             .admin()
             .post_json(
                 "/v1/staff",
-                &json!({
-                    "name": name,
-                    "recipient": identity.recipient().to_string(),
-                    "auth_key": key.public().to_string(),
-                }),
+                &AddStaff {
+                    auth_key: key.public(),
+                    name: StaffName::new(name).expect("a usable staff name"),
+                    recipient: identity.recipient(),
+                },
             )
             .await
             .expect(201, "POST /v1/staff");
-        let id = r.json()["staff_id"].as_str().expect("staff_id").to_string();
+        let id = r.parse::<StaffAdded>().staff_id.to_string();
         Staff {
             key,
             identity,
@@ -1203,17 +1225,11 @@ impl World {
     pub async fn enrolment_code(&self) -> (String, String) {
         let r = self
             .admin()
-            .post_json(
-                "/v1/enrolments",
-                &json!({"clinician": clinician_json(&clinician())}),
-            )
+            .post_json("/v1/enrolments", &create_enrolment(clinician()))
             .await
             .expect(201, "POST /v1/enrolments");
-        let v = r.json();
-        (
-            v["id"].as_str().expect("enrolment id").to_string(),
-            v["code"].as_str().expect("enrolment code").to_string(),
-        )
+        let created: EnrolmentCreated = r.parse();
+        (created.id.to_string(), created.code.expose().to_string())
     }
 
     /// Enrols a fresh device key with a fresh code: pending.
@@ -1225,29 +1241,28 @@ impl World {
             .anonymous()
             .post_json(
                 "/v1/enrol",
-                &sealcam_core::protocol::enrolment::enrol_request(
-                    &sealcam_core::protocol::enrolment::OneTimeCode::parse(&code)
-                        .expect("the store's code parses"),
+                &EnrolRequest::new(
+                    &OneTimeCode::parse(&code).expect("the store's code parses"),
                     &key,
                 ),
             )
             .await
             .expect(201, "POST /v1/enrol");
-        let v = r.json();
+        let enrolled: Enrolled = r.parse();
         assert_eq!(
-            v["state"], "pending",
+            enrolled.state,
+            DeviceState::Pending,
             "a freshly enrolled device is pending"
         );
-        let id = v["device_id"].as_str().expect("device_id").to_string();
         assert_eq!(
-            id,
-            key.public().id().to_string(),
+            enrolled.device_id,
+            key.public().id(),
             "device_id is the DeviceId"
         );
         Device {
             key,
             certificate: None,
-            id,
+            id: enrolled.device_id.to_string(),
         }
     }
 
@@ -1262,7 +1277,7 @@ impl World {
             )
             .await
             .expect(200, "PUT /v1/devices/{id}/certificate");
-        assert_eq!(r.json()["state"], "active");
+        assert_eq!(r.parse::<DeviceCertified>().state, DeviceState::Active);
         device.certificate = Some(cert);
     }
 
@@ -1287,11 +1302,9 @@ impl World {
             .get("/v1/inbox")
             .await
             .expect(200, "GET /v1/inbox");
-        r.json()
-            .as_array()
-            .expect("inbox is a JSON array")
+        r.parse::<Vec<InboxEntry>>()
             .iter()
-            .map(|e| e["envelope_id"].as_str().expect("envelope_id").to_string())
+            .map(|e| e.envelope_id.to_string())
             .collect()
     }
 
@@ -1310,15 +1323,15 @@ impl World {
     }
 
     /// Creates a patient link as `creator`; returns (link_id, token).
-    pub async fn create_link(&self, creator: &Actor, body: Value) -> (String, String) {
+    pub async fn create_link(&self, creator: &Actor, body: CreateLink) -> (String, String) {
         let r = creator
             .post_json("/v1/links", &body)
             .await
             .expect(201, "POST /v1/links");
-        let v = r.json();
+        let created: LinkCreated = r.parse();
         (
-            v["link_id"].as_str().expect("link_id").to_string(),
-            v["token"].as_str().expect("token").to_string(),
+            created.link_id.to_string(),
+            created.token.expose().to_string(),
         )
     }
 
@@ -1341,7 +1354,10 @@ pub async fn bootstrap(client: &Client, org: &Arc<OrgSigningKey>, code: &str) ->
         .as_(Auth::Admin(Arc::clone(org)))
         .post_json(
             "/v1/bootstrap",
-            &json!({"code": code, "org_key": org.public().to_string()}),
+            &BootstrapRequest {
+                code: CodeInput::new(code),
+                org_key: org.public(),
+            },
         )
         .await
 }

@@ -22,6 +22,7 @@ mod cli;
 use cli::{run, sealcam, text};
 use sealcam_core::envelope::{self, EnvelopeId, Sealed, Signer};
 use sealcam_core::keys::{encode_key_file, RecipientIdentity, SecretKey, StaffSigningKey};
+use sealcam_core::protocol::api::CreateLink;
 use sealcam_core::record::{
     BodySite, Capture, ClinicalRecord, Consent, ConsentGiver, ConsentMethod, ConsentScopes,
     DeviceIdHex, ImageInfo, Laterality, LocalPatientId, MediaType, NhsNumber, Patient, PatientName,
@@ -707,7 +708,7 @@ async fn fhir_output_validates_as_r4b_media() {
     }
     // A patient's upload through a link: unsigned, accepted, marked.
     let (_, token) = w
-        .create_link(&w.staff_actor(0), serde_json::json!({}))
+        .create_link(&w.staff_actor(0), CreateLink::default())
         .await;
     let image = jpeg_of_len(5000);
     let rec = record(0, MediaType::Jpeg, &image, Source::PatientLink);
@@ -824,7 +825,7 @@ async fn senders_that_do_not_verify_are_quarantined_not_filed() {
     w.upload(d, &signed.sealed).await.expect(201, "upload");
     // Unsigned, through a link, but its record claims a device capture.
     let (_, token) = w
-        .create_link(&w.staff_actor(0), serde_json::json!({}))
+        .create_link(&w.staff_actor(0), CreateLink::default())
         .await;
     let image = jpeg_of_len(4500);
     let rec = record(1, MediaType::Jpeg, &image, Source::DeviceCapture);

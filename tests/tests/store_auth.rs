@@ -3,9 +3,10 @@
 //! negatives (bad signature, stale or future timestamp, replayed nonce, body
 //! digest mismatch, wrong role claimed).
 //!
-//! The matrix has one row per endpoint and one column per kind of caller,
-//! so a missing cell does not compile and a missing endpoint fails
-//! `matrix_covers_every_endpoint`. Every row runs against fresh targets
+//! The matrix has one row per endpoint (the API's table,
+//! `sealcam_core::protocol::api::Endpoint`, which the store's router is
+//! built from) and one column per kind of caller, so a missing cell does
+//! not compile and a missing endpoint fails `matrix_covers_every_endpoint`. Every row runs against fresh targets
 //! (a fresh victim device, enrolment, staff member, link or envelope), and
 //! after a refused request the target is checked to be unchanged. All
 //! mismatches are collected and reported together.
@@ -23,11 +24,17 @@
 //! gets 401.
 
 use sealcam_core::keys::{DeviceSigningKey, OrgSigningKey, SignedDirectory};
+use sealcam_core::protocol::api::Endpoint as Ep;
+use sealcam_core::protocol::api::{
+    AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceMe, DeviceState,
+    DeviceSummary, EnrolRequest, Enrolled, EnrolmentCreated, EnrolmentState, EnrolmentSummary,
+    StaffName,
+};
+use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_tests::store::{
-    certificate_for, clinician, clinician_json, enrol_proof, now, random16, seal_unsigned, Actor,
+    certificate_for, clinician, create_enrolment, enrol_proof, now, random16, seal_unsigned, Actor,
     Auth, Body, Device, Resp, SignOpts, StoreProcess, World,
 };
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +47,14 @@ ip_burst = 100000
 link_per_minute = 100000
 link_burst = 100000
 ";
+
+/// A link allowing `n` uploads, the store's defaults otherwise.
+fn uploads(n: u32) -> CreateLink {
+    CreateLink {
+        max_uploads: Some(n),
+        ..CreateLink::default()
+    }
+}
 
 /// The kinds of caller, in column order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,74 +88,6 @@ const WHO: [Who; 11] = [
     Who::OtherOrgAdmin,
 ];
 
-/// Every endpoint of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ep {
-    Healthz,
-    Metrics,
-    Info,
-    Bootstrap,
-    PutDirectory,
-    GetDirectory,
-    CreateEnrolment,
-    ListEnrolments,
-    DeleteEnrolment,
-    Enrol,
-    ListDevices,
-    PutCertificate,
-    RevokeDevice,
-    DevicesMe,
-    AddStaff,
-    ListStaff,
-    DeleteStaff,
-    PutEnvelope,
-    Inbox,
-    GetEnvelope,
-    Filed,
-    CreateLink,
-    ListLinks,
-    DeleteLink,
-    GetLink,
-    LinkUpload,
-    Audit,
-}
-
-impl Ep {
-    /// Method and path, as in the contract (exhaustive: a new endpoint must
-    /// be added here, then to the matrix).
-    fn route(self) -> (&'static str, &'static str) {
-        match self {
-            Ep::Healthz => ("GET", "/healthz"),
-            Ep::Metrics => ("GET", "/metrics"),
-            Ep::Info => ("GET", "/v1/info"),
-            Ep::Bootstrap => ("POST", "/v1/bootstrap"),
-            Ep::PutDirectory => ("PUT", "/v1/directory"),
-            Ep::GetDirectory => ("GET", "/v1/directory"),
-            Ep::CreateEnrolment => ("POST", "/v1/enrolments"),
-            Ep::ListEnrolments => ("GET", "/v1/enrolments"),
-            Ep::DeleteEnrolment => ("DELETE", "/v1/enrolments/{id}"),
-            Ep::Enrol => ("POST", "/v1/enrol"),
-            Ep::ListDevices => ("GET", "/v1/devices"),
-            Ep::PutCertificate => ("PUT", "/v1/devices/{device_id}/certificate"),
-            Ep::RevokeDevice => ("DELETE", "/v1/devices/{device_id}"),
-            Ep::DevicesMe => ("GET", "/v1/devices/me"),
-            Ep::AddStaff => ("POST", "/v1/staff"),
-            Ep::ListStaff => ("GET", "/v1/staff"),
-            Ep::DeleteStaff => ("DELETE", "/v1/staff/{staff_id}"),
-            Ep::PutEnvelope => ("PUT", "/v1/envelopes/{envelope_id}"),
-            Ep::Inbox => ("GET", "/v1/inbox"),
-            Ep::GetEnvelope => ("GET", "/v1/envelopes/{envelope_id}"),
-            Ep::Filed => ("POST", "/v1/envelopes/{envelope_id}/filed"),
-            Ep::CreateLink => ("POST", "/v1/links"),
-            Ep::ListLinks => ("GET", "/v1/links"),
-            Ep::DeleteLink => ("DELETE", "/v1/links/{link_id}"),
-            Ep::GetLink => ("GET", "/v1/link"),
-            Ep::LinkUpload => ("PUT", "/v1/link/envelopes/{envelope_id}"),
-            Ep::Audit => ("GET", "/v1/audit"),
-        }
-    }
-}
-
 const ALL: [u16; 11] = [200; 11];
 /// Admin only, answering `ok`.
 const fn admin(ok: u16) -> [u16; 11] {
@@ -152,75 +99,45 @@ const fn admin(ok: u16) -> [u16; 11] {
 ///  link, expired link, revoked link, unknown device key, other org's key.
 #[rustfmt::skip]
 const MATRIX: &[(Ep, [u16; 11])] = &[
-    //                    anon admin pend  act   revk  staff link  xlnk  rlnk  unkn  oorg
-    (Ep::Healthz,         ALL),
-    (Ep::Metrics,         ALL),
-    (Ep::Info,            ALL),
-    (Ep::Bootstrap,       [401, 409, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
-    (Ep::PutDirectory,    admin(200)),
-    (Ep::GetDirectory,    [401, 200, 403, 200, 401, 200, 200, 410, 410, 401, 401]),
-    (Ep::CreateEnrolment, admin(201)),
-    (Ep::ListEnrolments,  admin(200)),
-    (Ep::DeleteEnrolment, admin(204)),
-    (Ep::Enrol,           [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201]),
-    (Ep::ListDevices,     admin(200)),
-    (Ep::PutCertificate,  admin(200)),
-    (Ep::RevokeDevice,    admin(204)),
-    (Ep::DevicesMe,       [401, 403, 200, 200, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::AddStaff,        admin(201)),
-    (Ep::ListStaff,       admin(200)),
-    (Ep::DeleteStaff,     admin(204)),
-    (Ep::PutEnvelope,     [401, 403, 403, 201, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::Inbox,           [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::GetEnvelope,     [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::Filed,           [401, 403, 403, 403, 401, 204, 401, 401, 401, 401, 401]),
-    (Ep::CreateLink,      [401, 403, 403, 201, 401, 201, 401, 401, 401, 401, 401]),
-    (Ep::ListLinks,       [401, 200, 403, 200, 401, 200, 401, 401, 401, 401, 401]),
-    (Ep::DeleteLink,      [401, 204, 403, 204, 401, 403, 401, 401, 401, 401, 401]),
-    (Ep::GetLink,         [401, 401, 401, 401, 401, 401, 200, 410, 410, 401, 401]),
-    (Ep::LinkUpload,      [401, 401, 401, 401, 401, 401, 201, 410, 410, 401, 401]),
-    (Ep::Audit,           admin(200)),
+    //                     anon admin pend  act   revk  staff link  xlnk  rlnk  unkn  oorg
+    (Ep::Healthz,          ALL),
+    (Ep::Metrics,          ALL),
+    (Ep::Info,             ALL),
+    (Ep::Bootstrap,        [401, 409, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
+    (Ep::PublishDirectory, admin(200)),
+    (Ep::FetchDirectory,   [401, 200, 403, 200, 401, 200, 200, 410, 410, 401, 401]),
+    (Ep::CreateEnrolment,  admin(201)),
+    (Ep::ListEnrolments,   admin(200)),
+    (Ep::RevokeEnrolment,  admin(204)),
+    (Ep::Enrol,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201]),
+    (Ep::ListDevices,      admin(200)),
+    (Ep::CertifyDevice,    admin(200)),
+    (Ep::RevokeDevice,     admin(204)),
+    (Ep::DeviceMe,         [401, 403, 200, 200, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::AddStaff,         admin(201)),
+    (Ep::ListStaff,        admin(200)),
+    (Ep::RemoveStaff,      admin(204)),
+    (Ep::UploadEnvelope,   [401, 403, 403, 201, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::Inbox,            [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::FetchEnvelope,    [401, 403, 403, 403, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::FileEnvelope,     [401, 403, 403, 403, 401, 204, 401, 401, 401, 401, 401]),
+    (Ep::CreateLink,       [401, 403, 403, 201, 401, 201, 401, 401, 401, 401, 401]),
+    (Ep::ListLinks,        [401, 200, 403, 200, 401, 200, 401, 401, 401, 401, 401]),
+    (Ep::RevokeLink,       [401, 204, 403, 204, 401, 403, 401, 401, 401, 401, 401]),
+    (Ep::LinkInfo,         [401, 401, 401, 401, 401, 401, 200, 410, 410, 401, 401]),
+    (Ep::LinkUpload,       [401, 401, 401, 401, 401, 401, 201, 410, 410, 401, 401]),
+    (Ep::Audit,            admin(200)),
 ];
 
 #[test]
 fn matrix_covers_every_endpoint() {
-    // Every variant of Ep (the match in `route` is exhaustive) appears in
-    // the matrix exactly once.
-    let all = [
-        Ep::Healthz,
-        Ep::Metrics,
-        Ep::Info,
-        Ep::Bootstrap,
-        Ep::PutDirectory,
-        Ep::GetDirectory,
-        Ep::CreateEnrolment,
-        Ep::ListEnrolments,
-        Ep::DeleteEnrolment,
-        Ep::Enrol,
-        Ep::ListDevices,
-        Ep::PutCertificate,
-        Ep::RevokeDevice,
-        Ep::DevicesMe,
-        Ep::AddStaff,
-        Ep::ListStaff,
-        Ep::DeleteStaff,
-        Ep::PutEnvelope,
-        Ep::Inbox,
-        Ep::GetEnvelope,
-        Ep::Filed,
-        Ep::CreateLink,
-        Ep::ListLinks,
-        Ep::DeleteLink,
-        Ep::GetLink,
-        Ep::LinkUpload,
-        Ep::Audit,
-    ];
-    for ep in all {
-        let _ = ep.route();
+    // Every endpoint the store's router is built from (the API's table)
+    // appears in the matrix exactly once.
+    for ep in Ep::ALL {
         let n = MATRIX.iter().filter(|(e, _)| *e == ep).count();
-        assert_eq!(n, 1, "{ep:?} appears {n} times in the matrix");
+        assert_eq!(n, 1, "{ep} appears {n} times in the matrix");
     }
-    assert_eq!(MATRIX.len(), all.len());
+    assert_eq!(MATRIX.len(), Ep::ALL.len());
 }
 
 /// The parties of the matrix.
@@ -263,9 +180,17 @@ impl Cast {
             .await
             .expect(204, "revoke a device");
         let d0 = w.device_actor(0);
-        let (_, link_token) = w.create_link(&d0, json!({"max_uploads": 5})).await;
-        let (_, expired_token) = w.create_link(&d0, json!({"expires_in_secs": 1})).await;
-        let (revoked_link, revoked_token) = w.create_link(&d0, json!({})).await;
+        let (_, link_token) = w.create_link(&d0, uploads(5)).await;
+        let (_, expired_token) = w
+            .create_link(
+                &d0,
+                CreateLink {
+                    expires_in_secs: Some(1),
+                    ..CreateLink::default()
+                },
+            )
+            .await;
+        let (revoked_link, revoked_token) = w.create_link(&d0, CreateLink::default()).await;
         w.admin()
             .delete(&format!("/v1/links/{revoked_link}"))
             .await
@@ -312,7 +237,7 @@ enum Check {
 }
 
 async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
-    let (method, template) = ep.route();
+    let (method, template) = (ep.method().as_str(), ep.pattern());
     let w = &mut c.w;
     let simple = |path: &str, body: Body| Prepared {
         method,
@@ -324,16 +249,19 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::Healthz | Ep::Metrics | Ep::Info | Ep::ListEnrolments | Ep::ListDevices => {
             simple(template, Body::Empty)
         }
-        Ep::DevicesMe | Ep::ListStaff | Ep::Inbox | Ep::ListLinks | Ep::GetLink => {
+        Ep::DeviceMe | Ep::ListStaff | Ep::Inbox | Ep::ListLinks | Ep::LinkInfo => {
             simple(template, Body::Empty)
         }
-        Ep::GetDirectory => simple(template, Body::Empty),
+        Ep::FetchDirectory => simple(template, Body::Empty),
         Ep::Audit => simple("/v1/audit?after=0&limit=10", Body::Empty),
         Ep::Bootstrap => simple(
             template,
-            Body::Json(json!({"code": c.bootstrap_code, "org_key": w.org.public().to_string()})),
+            Body::json(&BootstrapRequest {
+                code: CodeInput::new(&c.bootstrap_code),
+                org_key: w.org.public(),
+            }),
         ),
-        Ep::PutDirectory => {
+        Ep::PublishDirectory => {
             let current = w.directory_version;
             let next = current + 1;
             if who == Who::Admin {
@@ -346,11 +274,8 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::DirectoryVersion(current)),
             }
         }
-        Ep::CreateEnrolment => simple(
-            template,
-            Body::Json(json!({"clinician": clinician_json(&clinician())})),
-        ),
-        Ep::DeleteEnrolment => {
+        Ep::CreateEnrolment => simple(template, Body::json(&create_enrolment(clinician()))),
+        Ep::RevokeEnrolment => {
             let (id, _) = w.enrolment_code().await;
             Prepared {
                 method,
@@ -364,14 +289,13 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
             let key = DeviceSigningKey::generate();
             simple(
                 template,
-                Body::Json(sealcam_core::protocol::enrolment::enrol_request(
-                    &sealcam_core::protocol::enrolment::OneTimeCode::parse(&code)
-                        .expect("the store's code parses"),
+                Body::json(&EnrolRequest::new(
+                    &OneTimeCode::parse(&code).expect("the store's code parses"),
                     &key,
                 )),
             )
         }
-        Ep::PutCertificate => {
+        Ep::CertifyDevice => {
             let victim = w.enrol_pending().await;
             let cert = certificate_for(&w.org, &victim.key.public());
             Prepared {
@@ -393,16 +317,17 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::AddStaff => {
             let key = sealcam_core::keys::StaffSigningKey::generate();
             let r = sealcam_core::keys::RecipientIdentity::generate().recipient();
+            let name = format!("Staff {}", sealcam_tests::store::hex(&random16()[..4]));
             simple(
                 template,
-                Body::Json(json!({
-                    "name": format!("Staff {}", sealcam_tests::store::hex(&random16()[..4])),
-                    "recipient": r.to_string(),
-                    "auth_key": key.public().to_string(),
-                })),
+                Body::json(&AddStaff {
+                    auth_key: key.public(),
+                    name: StaffName::new(&name).expect("name"),
+                    recipient: r,
+                }),
             )
         }
-        Ep::DeleteStaff => {
+        Ep::RemoveStaff => {
             let victim = w
                 .add_staff(&format!(
                     "Victim {}",
@@ -416,7 +341,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::StaffListed(victim.id.clone())),
             }
         }
-        Ep::PutEnvelope => {
+        Ep::UploadEnvelope => {
             // The caller's own envelope where the caller is the active
             // device; otherwise the active device's (auth must fail first).
             let e = w.devices[0].seal(&w.recipients());
@@ -427,12 +352,12 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 unchanged: Some(Check::NotInInbox(e.id.to_string())),
             }
         }
-        Ep::GetEnvelope | Ep::Filed => {
+        Ep::FetchEnvelope | Ep::FileEnvelope => {
             let e = w.devices[0].seal(&w.recipients());
             w.upload(&w.devices[0], &e)
                 .await
                 .expect(201, "upload for the matrix");
-            let path = if ep == Ep::Filed {
+            let path = if ep == Ep::FileEnvelope {
                 format!("/v1/envelopes/{}/filed", e.id)
             } else {
                 format!("/v1/envelopes/{}", e.id)
@@ -441,12 +366,14 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
                 method,
                 path,
                 body: Body::Empty,
-                unchanged: (ep == Ep::Filed).then(|| Check::InInbox(e.id.to_string())),
+                unchanged: (ep == Ep::FileEnvelope).then(|| Check::InInbox(e.id.to_string())),
             }
         }
-        Ep::CreateLink => simple(template, Body::Json(json!({"max_uploads": 1}))),
-        Ep::DeleteLink => {
-            let (id, token) = w.create_link(&w.device_actor(0), json!({})).await;
+        Ep::CreateLink => simple(template, Body::json(&uploads(1))),
+        Ep::RevokeLink => {
+            let (id, token) = w
+                .create_link(&w.device_actor(0), CreateLink::default())
+                .await;
             Prepared {
                 method,
                 path: format!("/v1/links/{id}"),
@@ -483,24 +410,18 @@ async fn still_unchanged(c: &Cast, check: &Check) -> Result<(), String> {
                 .ok_or(format!("directory version is now {got}, was {v}"))
         }
         Check::EnrolmentOpen(id) => {
-            let list = admin.get("/v1/enrolments").await.json();
-            let found = list
-                .as_array()
-                .and_then(|a| a.iter().find(|e| e["id"] == id.as_str()).cloned());
-            match found {
-                Some(e) if e["state"] == "open" => Ok(()),
-                Some(e) => Err(format!("enrolment state is now {}", e["state"])),
+            let list: Vec<EnrolmentSummary> = admin.get("/v1/enrolments").await.parse();
+            match list.iter().find(|e| e.id.to_string() == *id) {
+                Some(e) if e.state == EnrolmentState::Open => Ok(()),
+                Some(e) => Err(format!("enrolment state is now {}", e.state)),
                 None => Err("enrolment gone from the list".into()),
             }
         }
         Check::DeviceState(id, state) => {
-            let list = admin.get("/v1/devices").await.json();
-            let found = list
-                .as_array()
-                .and_then(|a| a.iter().find(|d| d["device_id"] == id.as_str()).cloned());
-            match found {
-                Some(d) if d["state"] == *state => Ok(()),
-                Some(d) => Err(format!("device state is now {}, was {state}", d["state"])),
+            let list: Vec<DeviceSummary> = admin.get("/v1/devices").await.parse();
+            match list.iter().find(|d| d.device_id.to_string() == *id) {
+                Some(d) if d.state.as_str() == *state => Ok(()),
+                Some(d) => Err(format!("device state is now {}, was {state}", d.state)),
                 None => Err("device gone from the list".into()),
             }
         }
@@ -544,7 +465,7 @@ async fn authorization_matrix() {
             let actor: Actor = cast.w.as_(cast.auth(*who));
             let r: Resp = actor.call(p.method, &p.path, p.body.clone()).await;
             cells += 1;
-            let (m, t) = ep.route();
+            let (m, t) = (ep.method(), ep.pattern());
             if r.status != *want {
                 failures.push(format!(
                     "{m} {t} as {who:?}: expected {want}, got {} {}",
@@ -717,8 +638,8 @@ async fn request_signature_negatives() {
 
     // Body digest mismatch: the signature covers a digest, the body is
     // another (JSON endpoint and streamed upload).
-    let body = serde_json::to_vec(&json!({"max_uploads": 1})).expect("json");
-    let other = serde_json::to_vec(&json!({"max_uploads": 2})).expect("json");
+    let body = serde_json::to_vec(&uploads(1)).expect("json");
+    let other = serde_json::to_vec(&uploads(2)).expect("json");
     let h = auth_headers(&device, "POST", "/v1/links", &other, &SignOpts::default());
     expect(
         &mut failures,
@@ -956,10 +877,10 @@ async fn enrolment_codes_and_device_certificates() {
     // The body a device sends for the code as typed (canonicalised on the
     // device), with the proof over `proof_code`'s digest.
     let enrol = |typed: String, key: &DeviceSigningKey, proof_code: &str| {
-        let code = sealcam_core::protocol::enrolment::OneTimeCode::parse(&typed)
-            .expect("the test's code parses");
-        let mut body = sealcam_core::protocol::enrolment::enrol_request(&code, key);
-        body["proof"] = json!(enrol_proof(key, proof_code));
+        let code = OneTimeCode::parse(&typed).expect("the test's code parses");
+        let mut body = EnrolRequest::new(&code, key);
+        body.proof = sealcam_core::protocol::text::parse_b64(&enrol_proof(key, proof_code))
+            .expect("a proof is 64 bytes");
         body
     };
 
@@ -973,34 +894,24 @@ async fn enrolment_codes_and_device_certificates() {
             201,
             "enrol with the code typed in lower case, aliases, no dashes",
         );
-    assert_eq!(r.json()["state"], "pending");
+    assert_eq!(r.parse::<Enrolled>().state, DeviceState::Pending);
     // The store lists the device's binding; the admin, who holds the code,
     // can check it (the store, which never saw the code, could not have
     // made it for a key of its own).
-    let devices = w
+    let devices: Vec<DeviceSummary> = w
         .admin()
         .get("/v1/devices")
         .await
         .expect(200, "devices")
-        .json();
+        .parse();
     let listed = devices
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|d| d["device_id"] == key.public().id().to_string().as_str())
-                .cloned()
-        })
+        .iter()
+        .find(|d| d.device_id == key.public().id())
         .expect("the enrolled device is listed");
-    assert_eq!(listed["state"], "pending");
-    assert_eq!(listed["enrolment_id"], enrolment_id.as_str());
+    assert_eq!(listed.state, DeviceState::Pending);
+    assert_eq!(listed.enrolment_id.to_string(), enrolment_id);
     {
-        use base64::Engine as _;
-        use sealcam_core::protocol::enrolment::OneTimeCode;
-        let binding: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(listed["binding"].as_str().expect("binding"))
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .expect("binding is 32 bytes base64url");
+        let binding = listed.binding;
         let the_code = OneTimeCode::parse(&code).expect("code");
         assert!(
             the_code.verify_binding(&key.public(), &binding),
@@ -1048,13 +959,16 @@ async fn enrolment_codes_and_device_certificates() {
         .admin()
         .post_json(
             "/v1/enrolments",
-            &json!({"clinician": clinician_json(&clinician()), "expires_in_secs": 1}),
+            &CreateEnrolment {
+                clinician: clinician(),
+                expires_in_secs: Some(1),
+            },
         )
         .await
         .expect(201, "a 1 s enrolment code");
-    let v = r.json();
-    let short = v["code"].as_str().expect("code").to_string();
-    let short_id = v["id"].as_str().expect("id").to_string();
+    let created: EnrolmentCreated = r.parse();
+    let short = created.code.expose().to_string();
+    let short_id = created.id;
     // Wait for the listing to say expired (asking does not use the code).
     let admin = w.admin();
     sealcam_tests::store::eventually(
@@ -1062,12 +976,10 @@ async fn enrolment_codes_and_device_certificates() {
         Duration::from_secs(15),
         || {
             let admin = admin.clone();
-            let short_id = short_id.clone();
             async move {
-                let list = admin.get("/v1/enrolments").await.json();
-                list.as_array()?
-                    .iter()
-                    .any(|e| e["id"] == short_id.as_str() && e["state"] == "expired")
+                let list: Vec<EnrolmentSummary> = admin.get("/v1/enrolments").await.parse();
+                list.iter()
+                    .any(|e| e.id == short_id && e.state == EnrolmentState::Expired)
                     .then_some(())
             }
         },
@@ -1112,14 +1024,14 @@ async fn enrolment_codes_and_device_certificates() {
 
     // Certificates.
     let mut pending = w.enrol_pending().await;
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (pending)")
-        .json();
-    assert_eq!(me["state"], "pending");
-    assert_eq!(me["certificate"], serde_json::Value::Null);
+        .parse();
+    assert_eq!(me.state, DeviceState::Pending);
+    assert_eq!(me.certificate, None);
     let put = |id: &str, cert: &DeviceCertificate| {
         let admin = w.admin();
         let path = format!("/v1/devices/{id}/certificate");
@@ -1164,25 +1076,29 @@ async fn enrolment_codes_and_device_certificates() {
             .await
             .expect(400, &format!("certificate {what}"));
     }
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (still pending)")
-        .json();
-    assert_eq!(me["state"], "pending", "a refused certificate activated it");
+        .parse();
+    assert_eq!(
+        me.state,
+        DeviceState::Pending,
+        "a refused certificate activated it"
+    );
     w.activate(&mut pending).await;
-    let me = w
+    let me: DeviceMe = w
         .as_(pending.auth())
         .get("/v1/devices/me")
         .await
         .expect(200, "me (active)")
-        .json();
-    assert_eq!(me["state"], "active");
+        .parse();
+    assert_eq!(me.state, DeviceState::Active);
     let cert_bytes = pending.certificate.as_ref().expect("cert").to_bytes();
     assert_eq!(
-        me["certificate"],
-        sealcam_tests::store::b64(&cert_bytes).as_str(),
+        me.certificate,
+        Some(cert_bytes),
         "devices/me returns the certificate uploaded"
     );
     // Renewal of an active device's certificate.
@@ -1239,10 +1155,7 @@ link_burst = 100000
     let anon = store.client().anonymous();
     let key = DeviceSigningKey::generate();
     let code = "0123-4567-89AB-CDEF-GHJK-MNPQ-RSTV-WXYZ";
-    let body = sealcam_core::protocol::enrolment::enrol_request(
-        &sealcam_core::protocol::enrolment::OneTimeCode::parse(code).expect("a well-formed code"),
-        &key,
-    );
+    let body = EnrolRequest::new(&OneTimeCode::parse(code).expect("a well-formed code"), &key);
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..10 {

@@ -10,11 +10,14 @@ use sealcam_core::envelope::{EnvelopeId, Sealed};
 use sealcam_core::keys::{
     DeviceCertificate, DeviceSigningKey, OrgSigningKey, RecipientIdentity, SignedDirectory,
 };
+use sealcam_core::protocol::api::{
+    CreateLink, InboxEntry, InboxSource, LinkCreated, LinkInfo, LinkState, LinkSummary,
+};
+use sealcam_core::protocol::audit::AuditEntry;
 use sealcam_tests::store::{
     audit_command, b64, blake3, check_receipt, eventually, jpeg_of_len, now, seal_unsigned, twins,
     Device, Resp, StoreProcess, World,
 };
-use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -124,17 +127,13 @@ async fn uploads_are_idempotent_and_receipts_verify() {
     }
     // The inbox entry describes it.
     let r = w.staff_actor(0).get("/v1/inbox").await.expect(200, "inbox");
-    let entry = r
-        .json()
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|x| x["envelope_id"] == e.id.to_string().as_str())
-                .cloned()
-        })
+    let inbox: Vec<InboxEntry> = r.parse();
+    let entry = inbox
+        .iter()
+        .find(|x| x.envelope_id == e.id)
         .expect("inbox entry");
-    assert_eq!(entry["size"], e.bytes.len() as u64);
-    assert_eq!(entry["source"], "device");
+    assert_eq!(entry.size, e.bytes.len() as u64);
+    assert_eq!(entry.source, InboxSource::Device);
 
     // The receipt does not verify under another store key.
     let other = sealcam_core::keys::StoreSigningKey::generate().public();
@@ -382,21 +381,25 @@ async fn links_limits_expiry_revocation_replay() {
     let rcpt = w.recipients();
 
     // Creation, what the token sees, the directory through the token.
-    let context = b64(b"{\"appointment\":\"derm-clinic\"}");
+    let context = b"{\"appointment\":\"derm-clinic\"}".to_vec();
     let r = d0
         .post_json(
             "/v1/links",
-            &json!({"max_uploads": 2, "expires_in_secs": 3600, "context": context}),
+            &CreateLink {
+                context: Some(context.clone()),
+                expires_in_secs: Some(3600),
+                max_bytes: None,
+                max_uploads: Some(2),
+            },
         )
         .await
         .expect(201, "POST /v1/links");
-    let v = r.json();
-    let link_id = v["link_id"].as_str().expect("link_id").to_string();
-    let token = v["token"].as_str().expect("token").to_string();
+    let created: LinkCreated = r.parse();
+    let link_id = created.link_id;
+    let token = created.token.expose().to_string();
     assert_eq!(token.len(), 43, "a token is 32 bytes base64url (43 chars)");
-    assert_eq!(v["max_uploads"], 2);
-    let expires_at = v["expires_at"].as_u64().expect("expires_at");
-    assert!(expires_at.abs_diff(now() + 3600) <= 60);
+    assert_eq!(created.max_uploads, 2);
+    assert!(created.expires_at.abs_diff(now() + 3600) <= 60);
     let listing = d0.get("/v1/links").await.expect(200, "GET /v1/links");
     assert!(
         !listing.text().contains(&token),
@@ -407,9 +410,9 @@ async fn links_limits_expiry_revocation_replay() {
         .get("/v1/link")
         .await
         .expect(200, "GET /v1/link");
-    let info = info.json();
-    assert_eq!(info["link_id"], link_id.as_str());
-    assert_eq!(info["uploads_left"], 2);
+    let info: LinkInfo = info.parse();
+    assert_eq!(info.link_id, link_id);
+    assert_eq!(info.uploads_left, 2);
     let dir = w
         .link(&token)
         .get("/v1/directory")
@@ -453,27 +456,30 @@ async fn links_limits_expiry_revocation_replay() {
     assert!(retry.body == r.body, "retry receipt differs");
 
     // The inbox says where link uploads came from.
-    let inbox = w
+    let inbox: Vec<InboxEntry> = w
         .staff_actor(0)
         .get("/v1/inbox")
         .await
         .expect(200, "inbox")
-        .json();
+        .parse();
     let entry = inbox
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|x| x["envelope_id"] == e1.id.to_string().as_str())
-                .cloned()
-        })
+        .iter()
+        .find(|x| x.envelope_id == e1.id)
         .expect("the link upload is in the inbox");
-    assert_eq!(entry["source"], "link");
-    assert_eq!(entry["link_id"], link_id.as_str());
-    assert_eq!(entry["context"], context.as_str());
+    assert_eq!(entry.source, InboxSource::Link);
+    assert_eq!(entry.link_id, Some(link_id));
+    assert_eq!(entry.context, Some(context));
 
     // Refusals through a link store nothing either.
     let (_, t2) = w
-        .create_link(&d0, json!({"max_uploads": 5, "max_bytes": 2000}))
+        .create_link(
+            &d0,
+            CreateLink {
+                max_bytes: Some(2000),
+                max_uploads: Some(5),
+                ..CreateLink::default()
+            },
+        )
         .await;
     let outsider = RecipientIdentity::generate().recipient();
     let cases: Vec<(&str, Sealed, Vec<u8>, u16)> = {
@@ -514,16 +520,24 @@ async fn links_limits_expiry_revocation_replay() {
         );
         assert_nothing_stored(&store, &w, &before, &e.id, name).await;
     }
-    let info = w
+    let info: LinkInfo = w
         .link(&t2)
         .get("/v1/link")
         .await
         .expect(200, "GET /v1/link")
-        .json();
-    assert_eq!(info["uploads_left"], 5, "refused uploads do not count");
+        .parse();
+    assert_eq!(info.uploads_left, 5, "refused uploads do not count");
 
     // Expiry.
-    let (_, t3) = w.create_link(&d0, json!({"expires_in_secs": 1})).await;
+    let (_, t3) = w
+        .create_link(
+            &d0,
+            CreateLink {
+                expires_in_secs: Some(1),
+                ..CreateLink::default()
+            },
+        )
+        .await;
     let l3 = w.link(&t3);
     eventually("a 1 s link to expire", WAIT, || {
         let l3 = l3.clone();
@@ -538,7 +552,7 @@ async fn links_limits_expiry_revocation_replay() {
     assert_nothing_stored(&store, &w, &before, &e.id, "expired link").await;
 
     // Revocation by its creator; a staff member who did not create it may not.
-    let (l4, t4) = w.create_link(&d0, json!({})).await;
+    let (l4, t4) = w.create_link(&d0, CreateLink::default()).await;
     w.staff_actor(0)
         .delete(&format!("/v1/links/{l4}"))
         .await
@@ -563,25 +577,29 @@ async fn links_limits_expiry_revocation_replay() {
         .await
         .expect(410, "upload on a revoked link");
     assert_nothing_stored(&store, &w, &before, &e.id, "revoked link").await;
-    let listed = d0
+    let listed: Vec<LinkSummary> = d0
         .get("/v1/links")
         .await
         .expect(200, "GET /v1/links")
-        .json();
+        .parse();
     let state = listed
-        .as_array()
-        .and_then(|a| a.iter().find(|l| l["link_id"] == l4.as_str()).cloned())
-        .map(|l| l["state"].clone());
+        .iter()
+        .find(|l| l.link_id.to_string() == l4)
+        .map(|l| l.state);
     assert_ne!(
         state,
-        Some(json!("active")),
+        Some(LinkState::Active),
         "revoked link listed as active"
     );
 
     // Replaying the signed creation request creates no second link.
-    let count = |v: Value| v.as_array().map_or(0, Vec::len);
-    let n_before = count(d0.get("/v1/links").await.expect(200, "links").json());
-    let body = serde_json::to_vec(&json!({"max_uploads": 1})).expect("json");
+    let count = |r: Resp| r.parse::<Vec<LinkSummary>>().len();
+    let n_before = count(d0.get("/v1/links").await.expect(200, "links"));
+    let body = serde_json::to_vec(&CreateLink {
+        max_uploads: Some(1),
+        ..CreateLink::default()
+    })
+    .expect("json");
     let h = sealcam_tests::store::auth_headers(
         &d0.auth,
         "POST",
@@ -597,7 +615,7 @@ async fn links_limits_expiry_revocation_replay() {
     assert_eq!(r1.status, 201, "link creation: {}", r1.status);
     let r2 = w.client.send_raw("POST", "/v1/links", body, &h, &ct).await;
     assert_eq!(r2.status, 401, "replayed link creation: {}", r2.status);
-    let n_after = count(d0.get("/v1/links").await.expect(200, "links").json());
+    let n_after = count(d0.get("/v1/links").await.expect(200, "links"));
     assert_eq!(n_after, n_before + 1, "a replay created a link");
 
     // A bogus token is no credential.
@@ -622,8 +640,12 @@ link_burst = 3
     );
     let w = World::new(&store, 1, 1).await;
     let d0 = w.device_actor(0);
-    let (_, t1) = w.create_link(&d0, json!({"max_uploads": 10})).await;
-    let (_, t2) = w.create_link(&d0, json!({"max_uploads": 10})).await;
+    let ten = || CreateLink {
+        max_uploads: Some(10),
+        ..CreateLink::default()
+    };
+    let (_, t1) = w.create_link(&d0, ten()).await;
+    let (_, t2) = w.create_link(&d0, ten()).await;
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..10 {
@@ -672,7 +694,9 @@ async fn audit_chain_verifies_and_names_an_edited_row() {
     w.upload(&w.devices[0], &e).await.expect(201, "upload");
     w.fetch(0, &e.id).await.expect(200, "fetch");
     w.filed(0, &e.id).await.expect(204, "filed");
-    let (link_id, token) = w.create_link(&w.staff_actor(1), json!({})).await;
+    let (link_id, token) = w
+        .create_link(&w.staff_actor(1), CreateLink::default())
+        .await;
     let le = seal_unsigned(&w.recipients());
     w.link_upload(&token, &le).await.expect(201, "link upload");
     w.admin()
@@ -699,19 +723,16 @@ async fn audit_chain_verifies_and_names_an_edited_row() {
         .get("/v1/audit?after=0&limit=1000")
         .await
         .expect(200, "GET /v1/audit");
-    let entries: Vec<Value> = r
+    let entries: Vec<AuditEntry> = r
         .text()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+        .map(|l| serde_json::from_str(l).expect("audit line is an audit entry"))
         .collect();
     let n = entries.len();
-    let seqs: Vec<u64> = entries.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>(), "seq is 1..=N");
-    let actions: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     // The store's action names (store/src/audit.rs; the contract names none).
     for a in [
         "bootstrap",
@@ -744,7 +765,7 @@ async fn audit_chain_verifies_and_names_an_edited_row() {
         .text()
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["seq"].as_u64())
+        .filter_map(|l| Some(serde_json::from_str::<AuditEntry>(l).ok()?.seq))
         .collect();
     assert_eq!(page, vec![4, 5], "after=3&limit=2");
     // No secret in the log: no token, no bootstrap code.
@@ -942,7 +963,13 @@ async fn link_upload_checks_a_signed_envelopes_signature() {
     let store = StoreProcess::start_with_config(NO_RATE_LIMITS);
     let w = World::new(&store, 1, 1).await;
     let (_, token) = w
-        .create_link(&w.device_actor(0), json!({"max_uploads": 5}))
+        .create_link(
+            &w.device_actor(0),
+            CreateLink {
+                max_uploads: Some(5),
+                ..CreateLink::default()
+            },
+        )
         .await;
     let e = w.devices[0].seal(&w.recipients());
     let mut bytes = e.bytes.clone();

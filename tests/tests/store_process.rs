@@ -8,11 +8,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sealcam_core::envelope::Sealed;
 use sealcam_core::keys::OrgSigningKey;
+use sealcam_core::protocol::api::{BootstrapRequest, Bootstrapped, CodeInput, Info};
 use sealcam_core::protocol::Receipt;
 use sealcam_tests::store::{
     blake3, bootstrap, check_receipt, eventually, jpeg_of_len, sha256, Auth, StoreProcess, World,
 };
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -152,21 +152,24 @@ async fn startup_lines_tls_pin_bootstrap_and_data_dir() {
     let r = anon.get("/healthz").await.expect(200, "GET /healthz");
     assert_eq!(r.text().trim(), "ok");
     anon.get("/metrics").await.expect(200, "GET /metrics");
-    let info = anon
+    // Parsed as the API's Info: every field there, with its type.
+    let info: Info = anon
         .get("/v1/info")
         .await
         .expect(200, "GET /v1/info")
-        .json();
-    assert_eq!(info["store_key"], store.store_key.to_string().as_str());
-    assert_eq!(info["tls_pin"], store.tls_pin.as_str());
-    assert_eq!(info["org_key"], Value::Null, "org_key before bootstrap");
-    assert!(info["version"].is_string(), "info.version");
-    assert!(info["limits"].is_object(), "info.limits");
+        .parse();
+    assert_eq!(info.store_key, store.store_key);
+    assert_eq!(info.tls_pin, store.tls_pin);
+    assert_eq!(info.org_key, None, "org_key before bootstrap");
+    assert!(!info.version.is_empty(), "info.version");
 
     // Bootstrap: unsigned 401, wrong code 403, signed by another key than
     // the one named 401, right code 200, again 409.
     let org = Arc::new(OrgSigningKey::generate());
-    let body = serde_json::json!({"code": code, "org_key": org.public().to_string()});
+    let body = BootstrapRequest {
+        code: CodeInput::new(&code),
+        org_key: org.public(),
+    };
     anon.post_json("/v1/bootstrap", &body)
         .await
         .expect(401, "unsigned bootstrap");
@@ -183,12 +186,12 @@ async fn startup_lines_tls_pin_bootstrap_and_data_dir() {
     let r = bootstrap(&client, &org, &code)
         .await
         .expect(200, "bootstrap");
-    assert_eq!(r.json()["org_key"], org.public().to_string().as_str());
+    assert_eq!(r.parse::<Bootstrapped>().org_key, org.public());
     bootstrap(&client, &org, &code)
         .await
         .expect(409, "bootstrap again");
-    let info = anon.get("/v1/info").await.expect(200, "info").json();
-    assert_eq!(info["org_key"], org.public().to_string().as_str());
+    let info: Info = anon.get("/v1/info").await.expect(200, "info").parse();
+    assert_eq!(info.org_key, Some(org.public()));
 
     // Restart: same store key and certificate, no bootstrap code.
     let key_before = store.store_key;
@@ -212,8 +215,8 @@ async fn startup_lines_tls_pin_bootstrap_and_data_dir() {
         .get("/v1/info")
         .await
         .expect(200, "info after restart")
-        .json();
-    assert_eq!(info["org_key"], org.public().to_string().as_str());
+        .parse::<Info>();
+    assert_eq!(info.org_key, Some(org.public()));
 }
 
 /// The startup lines with the code blanked (for assertion messages).

@@ -22,12 +22,12 @@
 
 use sealcam_core::envelope::{EnvelopeId, Sealed};
 use sealcam_core::keys::Recipient;
+use sealcam_core::protocol::api::CreateLink;
 use sealcam_tests::store::{
     blake3, check_receipt, eventually, jpeg_of_len, store_bin, tiny_jpeg, Auth, Client, Device,
     Resp, StoreProcess, World,
 };
 use sealcam_tests::summary;
-use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -301,7 +301,11 @@ async fn header_refusals_come_before_the_body_is_sent() {
     let (_, token) = w
         .create_link(
             &w.device_actor(0),
-            json!({"max_uploads": 100, "max_bytes": LINK_MAX}),
+            CreateLink {
+                max_bytes: Some(LINK_MAX),
+                max_uploads: Some(100),
+                ..CreateLink::default()
+            },
         )
         .await;
     let device = d.auth();
@@ -557,7 +561,13 @@ async fn more_or_fewer_bytes_than_announced_are_refused() {
     let d = &w.devices[0];
     let rcpt = w.recipients();
     let (_, token) = w
-        .create_link(&w.device_actor(0), json!({"max_uploads": 100}))
+        .create_link(
+            &w.device_actor(0),
+            CreateLink {
+                max_uploads: Some(100),
+                ..CreateLink::default()
+            },
+        )
         .await;
     let device = d.auth();
     let link = Auth::Link(token);

@@ -82,6 +82,23 @@ impl std::str::FromStr for EnvelopeId {
     }
 }
 
+impl serde::Serialize for EnvelopeId {
+    /// 32 lower-case hex digits.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EnvelopeId {
+    /// Exactly 32 lower-case hex digits (as the store writes them).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        crate::hex::decode::<16>(&s)
+            .map(EnvelopeId)
+            .ok_or_else(|| serde::de::Error::custom("an envelope id is 32 lower-case hex digits"))
+    }
+}
+
 /// Who signs an envelope.
 #[derive(Clone, Copy)]
 pub enum Signer<'a> {

@@ -7,7 +7,8 @@
 //! dashes and spaces ignored and Crockford's aliases (`O`→`0`, `I`/`L`→`1`).
 //! The store keeps only `SHA-256(canonical code)`.
 //!
-//! Enrolment (docs/API.md, `POST /v1/enrol`): the device sends the code's
+//! Enrolment (docs/API.md, `POST /v1/enrol`,
+//! [`crate::protocol::api::EnrolRequest`]): the device sends the code's
 //! digest (never the code), its public key, a proof of possession (its
 //! signature over `"sealcam/v1/enrol\0" ‖ digest`) and the binding
 //!
@@ -23,9 +24,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::text::b64;
-use crate::hex::encode as hex;
-use crate::keys::{DevicePublicKey, DeviceSigningKey};
+use crate::keys::DevicePublicKey;
 
 /// Domain-separation prefix of the device's proof of possession.
 pub const ENROL_CONTEXT: &[u8] = b"sealcam/v1/enrol\0";
@@ -42,6 +41,23 @@ pub struct OneTimeCode(Zeroizing<String>);
 impl std::fmt::Debug for OneTimeCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OneTimeCode(<redacted>)")
+    }
+}
+
+impl serde::Serialize for OneTimeCode {
+    /// The canonical text.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OneTimeCode {
+    /// Read as typed ([`OneTimeCode::parse`]).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Zeroizing::new(<String as serde::Deserialize>::deserialize(d)?);
+        OneTimeCode::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom("a one-time code is 32 characters in groups of 4")
+        })
     }
 }
 
@@ -125,18 +141,6 @@ impl OneTimeCode {
     }
 }
 
-/// The body of `POST /v1/enrol` for `key` and `code`:
-/// `{"code_digest", "device_key", "proof", "binding"}` (docs/API.md).
-pub fn enrol_request(code: &OneTimeCode, key: &DeviceSigningKey) -> serde_json::Value {
-    let digest = code.digest();
-    serde_json::json!({
-        "code_digest": hex(&digest),
-        "device_key": key.public().to_string(),
-        "proof": b64(&key.sign(&proof_message(&digest))),
-        "binding": b64(&code.binding(&key.public())),
-    })
-}
-
 /// The message a device signs to prove it holds its key: context ‖ the
 /// code's digest.
 pub fn proof_message(code_digest: &[u8; 32]) -> Vec<u8> {
@@ -148,6 +152,7 @@ pub fn proof_message(code_digest: &[u8; 32]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::DeviceSigningKey;
 
     #[test]
     fn codes_generate_parse_and_redact() {

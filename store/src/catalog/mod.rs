@@ -15,7 +15,6 @@ use sealcam_core::keys::{
     DeviceId, DevicePublicKey, OrgPublicKey, Recipient, RecipientId, StaffId, StaffPublicKey,
 };
 use sealcam_core::record::Clinician;
-use serde::Serialize;
 
 use crate::audit::{AuditEntry, AuditEvent};
 use crate::config::FiledPolicy;
@@ -47,22 +46,18 @@ pub struct StoredDirectory {
     pub recipients: Vec<RecipientId>,
 }
 
-/// State of an enrolment code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnrolmentState {
-    /// Usable until it expires.
-    Open,
-    /// A device enrolled with it.
-    Used,
-    /// Past its expiry, unused.
-    Expired,
-    /// Revoked by the admin.
-    Revoked,
-}
+/// How an envelope arrived: the API's [`InboxSource`](sealcam_core::protocol::api::InboxSource).
+pub use sealcam_core::protocol::api::InboxSource as Source;
+/// Who created a link: the API's [`LinkCreator`](sealcam_core::protocol::api::LinkCreator)
+/// (`device:<id>` or `staff:<id>`).
+pub use sealcam_core::protocol::api::LinkCreator as Creator;
+/// The API's fixed words, as the catalog stores them (`as_str`):
+/// enrolment and device states.
+pub use sealcam_core::protocol::api::{DeviceState, EnrolmentState};
+use sealcam_core::protocol::api::{EnrolmentSummary, LinkState};
 
 /// An enrolment code's record (the code itself is stored only hashed).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Enrolment {
     /// Public id.
     pub id: EnrolmentId,
@@ -76,24 +71,14 @@ pub struct Enrolment {
     pub state: EnrolmentState,
 }
 
-/// Device states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceState {
-    /// Enrolled, waiting for the admin's certificate.
-    Pending,
-    /// Certified: may upload and create links.
-    Active,
-    /// Revoked: its requests fail.
-    Revoked,
-}
-
-impl DeviceState {
-    fn as_str(self) -> &'static str {
-        match self {
-            DeviceState::Pending => "pending",
-            DeviceState::Active => "active",
-            DeviceState::Revoked => "revoked",
+impl From<Enrolment> for EnrolmentSummary {
+    fn from(e: Enrolment) -> Self {
+        EnrolmentSummary {
+            id: e.id,
+            clinician: e.clinician,
+            created_at: e.created_at,
+            expires_at: e.expires_at,
+            state: e.state,
         }
     }
 }
@@ -138,16 +123,6 @@ pub struct Staff {
     pub removed_at: Option<u64>,
 }
 
-/// How an envelope arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// Uploaded by an enrolled device.
-    Device,
-    /// Uploaded through a patient link.
-    Link,
-}
-
 /// An envelope's catalog row.
 #[derive(Debug, Clone)]
 pub struct EnvelopeRow {
@@ -186,30 +161,6 @@ pub enum InsertOutcome {
     LinkUnusable,
 }
 
-/// Who created a link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Creator {
-    /// A device.
-    Device(DeviceId),
-    /// A staff member.
-    Staff(StaffId),
-}
-
-impl std::fmt::Display for Creator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Creator::Device(d) => write!(f, "device:{d}"),
-            Creator::Staff(s) => write!(f, "staff:{s}"),
-        }
-    }
-}
-
-impl Serialize for Creator {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// A patient link (its token is stored only hashed).
 #[derive(Debug, Clone)]
 pub struct Link {
@@ -234,22 +185,22 @@ pub struct Link {
 }
 
 impl Link {
-    /// `active`, `expired`, `revoked` or `used`.
-    pub fn state(&self, now: u64) -> &'static str {
+    /// Its state at `now`.
+    pub fn state(&self, now: u64) -> LinkState {
         if self.revoked_at.is_some() {
-            "revoked"
+            LinkState::Revoked
         } else if now > self.expires_at {
-            "expired"
+            LinkState::Expired
         } else if self.uploads >= self.max_uploads {
-            "used"
+            LinkState::Used
         } else {
-            "active"
+            LinkState::Active
         }
     }
 
     /// Whether an upload may use it now.
     pub fn usable(&self, now: u64) -> bool {
-        self.state(now) == "active"
+        self.state(now) == LinkState::Active
     }
 }
 

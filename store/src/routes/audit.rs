@@ -3,24 +3,18 @@
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use sealcam_core::protocol::api::AuditQuery;
 
 use crate::auth::Signed;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub(crate) struct Params {
-    after: Option<u64>,
-    limit: Option<u64>,
-}
 
 /// Most entries per request.
 const MAX_LIMIT: u64 = 10_000;
 
 pub(crate) async fn entries(
     State(state): State<AppState>,
-    Query(p): Query<Params>,
+    Query(p): Query<AuditQuery>,
     req: Signed,
 ) -> Result<impl IntoResponse, ApiError> {
     req.who.admin()?;

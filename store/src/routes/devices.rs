@@ -3,9 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sealcam_core::keys::{DeviceCertificate, DeviceId};
+use sealcam_core::protocol::api::{DeviceCertified, DeviceMe, DeviceSummary};
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::{Principal, Signed};
@@ -14,43 +13,43 @@ use crate::error::ApiError;
 use crate::ids::unix_now;
 use crate::state::AppState;
 
-fn device_json(d: &Device) -> serde_json::Value {
-    serde_json::json!({
-        "device_id": d.device_id,
-        "device_key": d.device_key.to_string(),
-        "clinician": d.clinician,
-        "state": d.state,
-        "enrolled_at": d.enrolled_at,
-        "enrolment_id": d.enrolment_id,
-        "binding": URL_SAFE_NO_PAD.encode(d.binding),
-    })
+fn summary(d: Device) -> DeviceSummary {
+    DeviceSummary {
+        binding: d.binding,
+        clinician: d.clinician,
+        device_id: d.device_id,
+        device_key: d.device_key,
+        enrolled_at: d.enrolled_at,
+        enrolment_id: d.enrolment_id,
+        state: d.state,
+    }
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<DeviceSummary>>, ApiError> {
     req.who.admin()?;
     let devices = state.db(|c| c.list_devices()).await?;
-    Ok(Json(devices.iter().map(device_json).collect()))
+    Ok(Json(devices.into_iter().map(summary).collect()))
 }
 
-pub(crate) async fn me(req: Signed) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn me(req: Signed) -> Result<Json<DeviceMe>, ApiError> {
     let Principal::Device(d) = &req.who else {
         return Err(ApiError::forbidden("only a device may ask about itself"));
     };
-    Ok(Json(serde_json::json!({
-        "device_id": d.device_id,
-        "state": d.state,
-        "certificate": d.certificate.as_ref().map(|c| URL_SAFE_NO_PAD.encode(c)),
-    })))
+    Ok(Json(DeviceMe {
+        certificate: d.certificate.clone(),
+        device_id: d.device_id,
+        state: d.state,
+    }))
 }
 
 pub(crate) async fn certify(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: Signed,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DeviceCertified>, ApiError> {
     let org = *req.who.admin()?;
     let id: DeviceId = super::path_id(&id)?;
     let device = state.db(move |c| c.device(id)).await?;
@@ -87,7 +86,9 @@ pub(crate) async fn certify(
             "this device was revoked",
         ));
     }
-    Ok(Json(serde_json::json!({"state": "active"})))
+    Ok(Json(DeviceCertified {
+        state: DeviceState::Active,
+    }))
 }
 
 pub(crate) async fn revoke(

@@ -6,6 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sealcam_core::keys::SignedDirectory;
+use sealcam_core::protocol::api::{DirectoryPublished, LinkState};
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::{AnyAuth, Signed};
@@ -17,7 +18,7 @@ use crate::state::AppState;
 pub(crate) async fn publish(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DirectoryPublished>, ApiError> {
     let org = *req.who.admin()?;
     let signed = SignedDirectory::from_bytes(&req.body).map_err(|e| {
         ApiError::bad_request(
@@ -53,7 +54,7 @@ pub(crate) async fn publish(
             "a directory with this version or a newer one is already published",
         ));
     }
-    Ok(Json(serde_json::json!({"version": version})))
+    Ok(Json(DirectoryPublished { version }))
 }
 
 pub(crate) async fn fetch(
@@ -64,7 +65,7 @@ pub(crate) async fn fetch(
         AnyAuth::Signed(p) => p.not_pending()?,
         AnyAuth::Link(l) => {
             let s = l.state(unix_now());
-            if s == "revoked" || s == "expired" {
+            if s == LinkState::Revoked || s == LinkState::Expired {
                 return Err(ApiError::gone());
             }
         }

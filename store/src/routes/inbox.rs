@@ -3,8 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use sealcam_core::protocol::api::InboxEntry;
 
 use crate::auth::Signed;
 use crate::error::ApiError;
@@ -13,26 +12,19 @@ use crate::state::AppState;
 pub(crate) async fn inbox(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<InboxEntry>>, ApiError> {
     let recipient = req.who.staff()?.recipient.id();
     let rows = state.db(move |c| c.inbox(recipient)).await?;
     Ok(Json(
-        rows.iter()
-            .map(|r| {
-                let mut v = serde_json::json!({
-                    "envelope_id": r.id.to_string(),
-                    "size": r.size,
-                    "created_at": r.created_at,
-                    "received_at": r.received_at,
-                    "source": r.source,
-                });
-                if let Some(l) = r.link_id {
-                    v["link_id"] = serde_json::json!(l);
-                }
-                if let Some(c) = &r.context {
-                    v["context"] = serde_json::json!(URL_SAFE_NO_PAD.encode(c));
-                }
-                v
+        rows.into_iter()
+            .map(|r| InboxEntry {
+                context: r.context,
+                created_at: r.created_at,
+                envelope_id: r.id,
+                link_id: r.link_id,
+                received_at: r.received_at,
+                size: r.size,
+                source: r.source,
             })
             .collect(),
     ))

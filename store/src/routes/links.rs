@@ -6,10 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sealcam_core::envelope::EnvelopeId;
-use serde::Deserialize;
+use sealcam_core::protocol::api::{CreateLink, LinkCreated, LinkInfo, LinkSummary};
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::{LinkAuth, Principal, Signed};
@@ -19,18 +17,6 @@ use crate::ids::{unix_now, LinkId, LinkToken};
 use crate::metrics::{inc, GaugeGuard};
 use crate::state::AppState;
 use crate::upload::{self, CheckMode};
-
-/// Largest opaque context blob.
-const MAX_CONTEXT_BYTES: usize = 64 * 1024;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    expires_in_secs: Option<u64>,
-    max_uploads: Option<u32>,
-    max_bytes: Option<u64>,
-    context: Option<String>,
-}
 
 fn creator(who: &Principal) -> Result<Creator, ApiError> {
     match who {
@@ -42,25 +28,26 @@ fn creator(who: &Principal) -> Result<Creator, ApiError> {
     }
 }
 
-fn link_json(l: &Link, now: u64) -> serde_json::Value {
-    serde_json::json!({
-        "link_id": l.link_id,
-        "created_by": l.created_by,
-        "created_at": l.created_at,
-        "expires_at": l.expires_at,
-        "uploads": l.uploads,
-        "max_uploads": l.max_uploads,
-        "max_bytes": l.max_bytes,
-        "state": l.state(now),
-    })
+fn summary(l: &Link, now: u64) -> LinkSummary {
+    LinkSummary {
+        created_at: l.created_at,
+        created_by: l.created_by,
+        expires_at: l.expires_at,
+        link_id: l.link_id,
+        max_bytes: l.max_bytes,
+        max_uploads: l.max_uploads,
+        state: l.state(now),
+        uploads: l.uploads,
+    }
 }
 
 pub(crate) async fn create(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<LinkCreated>), ApiError> {
     let by = creator(&req.who)?;
-    let b: CreateBody = super::json(&req.body)?;
+    // The context is checked here (base64url, at most 64 KiB).
+    let b: CreateLink = super::body(&req.body)?;
     let d = &state.config.links;
     let bad = |code, m: String| ApiError::bad_request(code, m);
     let lifetime = b.expires_in_secs.unwrap_or(d.default_expires_in_secs);
@@ -85,21 +72,7 @@ pub(crate) async fn create(
             format!("max_bytes must be 1 to {ceiling}"),
         ));
     }
-    let context = b
-        .context
-        .map(|c| {
-            URL_SAFE_NO_PAD
-                .decode(c.as_bytes())
-                .ok()
-                .filter(|v| v.len() <= MAX_CONTEXT_BYTES)
-                .ok_or_else(|| {
-                    bad(
-                        "bad_context",
-                        "context must be base64url (no padding), at most 64 KiB decoded".into(),
-                    )
-                })
-        })
-        .transpose()?;
+    let context = b.context;
     let now = unix_now();
     let token = LinkToken::generate();
     let link = Link {
@@ -121,27 +94,27 @@ pub(crate) async fn create(
     state.db(move |c| c.create_link(&link, hash, ev)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "link_id": link_id,
-            "token": token.expose(),
-            "expires_at": expires_at,
-            "max_uploads": max_uploads,
-            "max_bytes": max_bytes,
-        })),
+        Json(LinkCreated {
+            expires_at,
+            link_id,
+            max_bytes,
+            max_uploads,
+            token,
+        }),
     ))
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<LinkSummary>>, ApiError> {
     let filter = match &req.who {
         Principal::Admin(_) => None,
         who => Some(creator(who)?),
     };
     let now = unix_now();
     let links = state.db(move |c| c.list_links(filter)).await?;
-    Ok(Json(links.iter().map(|l| link_json(l, now)).collect()))
+    Ok(Json(links.iter().map(|l| summary(l, now)).collect()))
 }
 
 pub(crate) async fn revoke(
@@ -167,17 +140,17 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn info(auth: LinkAuth) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn info(auth: LinkAuth) -> Result<Json<LinkInfo>, ApiError> {
     let l = &auth.link;
     if !l.usable(unix_now()) {
         return Err(ApiError::gone());
     }
-    Ok(Json(serde_json::json!({
-        "link_id": l.link_id,
-        "expires_at": l.expires_at,
-        "uploads_left": l.max_uploads.saturating_sub(l.uploads),
-        "max_bytes": l.max_bytes,
-    })))
+    Ok(Json(LinkInfo {
+        expires_at: l.expires_at,
+        link_id: l.link_id,
+        max_bytes: l.max_bytes,
+        uploads_left: l.max_uploads.saturating_sub(l.uploads),
+    }))
 }
 
 pub(crate) async fn upload(

@@ -12,73 +12,78 @@ mod ops;
 mod staff;
 
 use axum::body::Bytes;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
-use serde::de::DeserializeOwned;
+use sealcam_core::protocol::api::{BodyError, Endpoint, Method, RequestBody};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The store's routes (without middleware).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/v1/info", get(ops::info))
-        .route("/v1/bootstrap", post(bootstrap::bootstrap))
-        .route(
-            "/v1/directory",
-            put(directory::publish).get(directory::fetch),
-        )
-        .route(
-            "/v1/enrolments",
-            post(enrolment::create).get(enrolment::list),
-        )
-        .route("/v1/enrolments/{id}", delete(enrolment::revoke))
-        .route("/v1/enrol", post(enrolment::enrol))
-        .route("/v1/devices", get(devices::list))
-        .route("/v1/devices/me", get(devices::me))
-        .route("/v1/devices/{device_id}/certificate", put(devices::certify))
-        .route("/v1/devices/{device_id}", delete(devices::revoke))
-        .route("/v1/staff", post(staff::add).get(staff::list))
-        .route("/v1/staff/{staff_id}", delete(staff::remove))
-        .route(
-            "/v1/envelopes/{envelope_id}",
-            put(envelopes::upload).get(envelopes::fetch),
-        )
-        .route("/v1/envelopes/{envelope_id}/filed", post(envelopes::filed))
-        .route("/v1/inbox", get(inbox::inbox))
-        .route("/v1/links", post(links::create).get(links::list))
-        .route("/v1/links/{link_id}", delete(links::revoke))
-        .route("/v1/link", get(links::info))
-        .route("/v1/link/envelopes/{envelope_id}", put(links::upload))
-        .route("/v1/audit", get(audit::entries))
+/// The route table the router is built from: every endpoint of the API
+/// (`sealcam_core::protocol::api::Endpoint`: method and path pattern).
+/// docs/API.md is checked against it (store/tests/api_doc.rs).
+pub fn route_table() -> &'static [Endpoint] {
+    &Endpoint::ALL
 }
 
-/// Parses a JSON body; errors never echo values from it.
-pub(crate) fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        let safe = msg.starts_with("missing field") || msg.starts_with("unknown field");
-        let what = if safe {
-            msg.split(" at line")
-                .next()
-                .unwrap_or("invalid")
-                .to_string()
-        } else {
-            format!(
-                "invalid {} at line {} column {}",
-                match e.classify() {
-                    serde_json::error::Category::Syntax => "JSON syntax",
-                    serde_json::error::Category::Eof => "JSON (truncated)",
-                    _ => "value",
-                },
-                e.line(),
-                e.column()
-            )
-        };
-        ApiError::bad_request("bad_json", format!("the JSON body is not valid: {what}"))
-    })
+/// The store's routes (without middleware): one per entry of
+/// [`route_table`].
+pub fn router() -> Router<AppState> {
+    route_table()
+        .iter()
+        .fold(Router::new(), |r, &e| r.route(e.pattern(), handler(e)))
+}
+
+/// The handler of an endpoint, on its method (exhaustive: a new endpoint
+/// needs one).
+fn handler(e: Endpoint) -> MethodRouter<AppState> {
+    let m = match e.method() {
+        Method::Get => MethodFilter::GET,
+        Method::Put => MethodFilter::PUT,
+        Method::Post => MethodFilter::POST,
+        Method::Delete => MethodFilter::DELETE,
+    };
+    match e {
+        Endpoint::Healthz => on(m, ops::healthz),
+        Endpoint::Metrics => on(m, ops::metrics),
+        Endpoint::Info => on(m, ops::info),
+        Endpoint::Bootstrap => on(m, bootstrap::bootstrap),
+        Endpoint::PublishDirectory => on(m, directory::publish),
+        Endpoint::FetchDirectory => on(m, directory::fetch),
+        Endpoint::CreateEnrolment => on(m, enrolment::create),
+        Endpoint::ListEnrolments => on(m, enrolment::list),
+        Endpoint::RevokeEnrolment => on(m, enrolment::revoke),
+        Endpoint::Enrol => on(m, enrolment::enrol),
+        Endpoint::ListDevices => on(m, devices::list),
+        Endpoint::DeviceMe => on(m, devices::me),
+        Endpoint::CertifyDevice => on(m, devices::certify),
+        Endpoint::RevokeDevice => on(m, devices::revoke),
+        Endpoint::AddStaff => on(m, staff::add),
+        Endpoint::ListStaff => on(m, staff::list),
+        Endpoint::RemoveStaff => on(m, staff::remove),
+        Endpoint::UploadEnvelope => on(m, envelopes::upload),
+        Endpoint::FetchEnvelope => on(m, envelopes::fetch),
+        Endpoint::FileEnvelope => on(m, envelopes::filed),
+        Endpoint::Inbox => on(m, inbox::inbox),
+        Endpoint::CreateLink => on(m, links::create),
+        Endpoint::ListLinks => on(m, links::list),
+        Endpoint::RevokeLink => on(m, links::revoke),
+        Endpoint::LinkInfo => on(m, links::info),
+        Endpoint::LinkUpload => on(m, links::upload),
+        Endpoint::Audit => on(m, audit::entries),
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        ApiError::bad_request(e.code(), e.to_string())
+    }
+}
+
+/// Parses a JSON request body into its API type; refusals name the field
+/// and never echo values from it.
+pub(crate) fn body<T: RequestBody>(body: &Bytes) -> Result<T, ApiError> {
+    Ok(T::from_json(body)?)
 }
 
 /// Parses a path id, 404 if malformed (no oracle beyond "not found").

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
+use sealcam_core::protocol::api::{Info, InfoLimits};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,22 +23,21 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     )
 }
 
-pub(crate) async fn info(
-    State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let org = state.db(|c| c.org_key()).await?;
+pub(crate) async fn info(State(state): State<AppState>) -> Result<Json<Info>, ApiError> {
+    let org_key = state.db(|c| c.org_key()).await?;
     let l = &state.config.limits;
-    Ok(Json(serde_json::json!({
-        "store_key": state.store_key.public().to_string(),
-        "org_key": org.map(|k| k.to_string()),
-        "tls_pin": state.tls_pin,
-        "version": env!("CARGO_PKG_VERSION"),
-        "limits": {
-            "max_envelope_bytes": l.max_envelope_bytes,
-            "max_json_bytes": l.max_json_bytes,
-            "link_default_max_bytes": state.config.links.default_max_bytes,
-            "link_default_max_uploads": state.config.links.default_max_uploads,
-            "link_default_expires_in_secs": state.config.links.default_expires_in_secs,
+    let links = &state.config.links;
+    Ok(Json(Info {
+        limits: InfoLimits {
+            link_default_expires_in_secs: links.default_expires_in_secs,
+            link_default_max_bytes: links.default_max_bytes,
+            link_default_max_uploads: links.default_max_uploads,
+            max_envelope_bytes: l.max_envelope_bytes,
+            max_json_bytes: u64::try_from(l.max_json_bytes).unwrap_or(u64::MAX),
         },
-    })))
+        org_key,
+        store_key: state.store_key.public(),
+        tls_pin: state.tls_pin.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }))
 }

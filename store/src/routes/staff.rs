@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use sealcam_core::keys::{Recipient, StaffId, StaffPublicKey};
-use serde::Deserialize;
+use sealcam_core::keys::StaffId;
+use sealcam_core::protocol::api::{AddStaff, StaffAdded, StaffState, StaffSummary};
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::Signed;
@@ -13,42 +13,19 @@ use crate::error::{ApiError, StoreError};
 use crate::ids::unix_now;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddBody {
-    name: String,
-    recipient: String,
-    auth_key: String,
-}
-
 pub(crate) async fn add(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<StaffAdded>), ApiError> {
     req.who.admin()?;
-    let b: AddBody = super::json(&req.body)?;
-    let name = b.name.trim().to_string();
-    if !(1..=200).contains(&name.chars().count()) || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "bad_name",
-            "name must be 1 to 200 characters without control characters",
-        ));
-    }
-    let recipient: Recipient = b.recipient.parse().map_err(|_| {
-        ApiError::bad_request(
-            "bad_key",
-            "recipient is not a recipient public key (sealcam1…)",
-        )
-    })?;
-    let auth_key: StaffPublicKey = b.auth_key.parse().map_err(|_| {
-        ApiError::bad_request(
-            "bad_key",
-            "auth_key is not a staff public key (sealcamstaff1…)",
-        )
-    })?;
+    let AddStaff {
+        auth_key,
+        name,
+        recipient,
+    } = super::body(&req.body)?;
     let s = Staff {
         staff_id: auth_key.id(),
-        name,
+        name: name.as_str().to_owned(),
         recipient,
         auth_key,
         created_at: unix_now(),
@@ -69,30 +46,29 @@ pub(crate) async fn add(
             "a staff member with this auth key is already registered",
         ));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"staff_id": staff_id})),
-    ))
+    Ok((StatusCode::CREATED, Json(StaffAdded { staff_id })))
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     req: Signed,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+) -> Result<Json<Vec<StaffSummary>>, ApiError> {
     req.who.admin()?;
     let staff = state.db(|c| c.list_staff()).await?;
     Ok(Json(
         staff
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "staff_id": s.staff_id,
-                    "name": s.name,
-                    "recipient": s.recipient.to_string(),
-                    "auth_key": s.auth_key.to_string(),
-                    "created_at": s.created_at,
-                    "state": if s.removed_at.is_some() { "removed" } else { "active" },
-                })
+            .into_iter()
+            .map(|s| StaffSummary {
+                auth_key: s.auth_key,
+                created_at: s.created_at,
+                name: s.name,
+                recipient: s.recipient,
+                staff_id: s.staff_id,
+                state: if s.removed_at.is_some() {
+                    StaffState::Removed
+                } else {
+                    StaffState::Active
+                },
             })
             .collect(),
     ))
