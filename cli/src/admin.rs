@@ -21,7 +21,7 @@ use sealcam_core::protocol::api::{
 };
 use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::record::Clinician;
-use sealcam_relay::{EnrolmentPayload, StoreClient, TlsPin};
+use sealcam_relay::{EnrolmentPayload, StoreClient, TlsPin, MAX_SMALL_ANSWER};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -309,9 +309,13 @@ impl Admin {
 
     /// A signed request without a body; the answer as `T`.
     fn get<T: DeserializeOwned>(&self, org: &OrgSigningKey, route: &Route) -> Result<T> {
-        let (status, bytes) =
-            self.client
-                .signed_request(org, route, Vec::new(), "application/json")?;
+        let (status, bytes) = self.client.signed_request(
+            org,
+            route,
+            Vec::new(),
+            "application/json",
+            MAX_SMALL_ANSWER,
+        )?;
         storeapi::answer(status, &bytes)
     }
 
@@ -324,7 +328,9 @@ impl Admin {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<T> {
-        let (status, bytes) = self.client.signed_request(org, route, body, content_type)?;
+        let (status, bytes) =
+            self.client
+                .signed_request(org, route, body, content_type, MAX_SMALL_ANSWER)?;
         storeapi::answer(status, &bytes)
     }
 
@@ -340,9 +346,13 @@ impl Admin {
 
     /// A signed `DELETE` (204).
     fn delete(&self, org: &OrgSigningKey, route: &Route) -> Result<()> {
-        let (status, bytes) =
-            self.client
-                .signed_request(org, route, Vec::new(), "application/json")?;
+        let (status, bytes) = self.client.signed_request(
+            org,
+            route,
+            Vec::new(),
+            "application/json",
+            MAX_SMALL_ANSWER,
+        )?;
         storeapi::accepted(status, &bytes)
     }
 
@@ -427,6 +437,7 @@ fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Res
         &Route::Bootstrap,
         serde_json::to_vec(&body)?,
         "application/json",
+        MAX_SMALL_ANSWER,
     )?;
     let _: Bootstrapped =
         storeapi::answer(status, &bytes).context("the store refused the bootstrap")?;
@@ -778,10 +789,13 @@ fn audit_lines(admin: &Admin, org: &OrgSigningKey, mut after: u64) -> Result<Vec
             after: Some(after),
             limit: Some(PAGE as u64),
         });
-        let (status, bytes) =
-            admin
-                .client
-                .signed_request(org, &route, Vec::new(), "application/json")?;
+        let (status, bytes) = admin.client.signed_request(
+            org,
+            &route,
+            Vec::new(),
+            "application/json",
+            MAX_SMALL_ANSWER,
+        )?;
         if status != 200 {
             return Err(storeapi::refusal(status, &bytes));
         }

@@ -16,11 +16,13 @@ use crate::open::MAX_ENVELOPE_BYTES;
 use crate::passphrase::PassphraseArgs;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sealcam_core::envelope::{self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender};
-use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey};
+use sealcam_core::envelope::{
+    self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender, MAX_CLOCK_SKEW_SECS,
+};
+use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey, StorePublicKey};
 use sealcam_core::protocol::api::{ErrorBody, InboxEntry, Route};
 use sealcam_core::record::{MediaType, Source};
-use sealcam_relay::{StoreClient, TlsPin};
+use sealcam_relay::{StoreClient, TlsPin, MAX_SMALL_ANSWER};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -42,13 +44,14 @@ pub struct RecordsArgs {
 enum RecordsCommand {
     /// Download, verify, decrypt and file everything in your inbox.
     Pull(PullArgs),
+    /// Take quarantined envelopes out of your inbox once someone has
+    /// decided about them (their copy in OUT/quarantine/ stays).
+    Dismiss(DismissArgs),
 }
 
+/// How to reach the store as a records staff member.
 #[derive(clap::Args)]
-pub struct PullArgs {
-    /// Your recipient identity file (`sealcam keygen`): opens the envelopes.
-    #[arg(short, long, value_name = "KEYFILE")]
-    identity: PathBuf,
+struct StoreArgs {
     /// The store's address, `https://host:port`.
     #[arg(long, value_name = "URL")]
     store: String,
@@ -60,6 +63,36 @@ pub struct PullArgs {
     /// with the store by the administrator together with your recipient.
     #[arg(long, value_name = "STAFF.key")]
     auth_key: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct DismissArgs {
+    /// The envelope ids (as `records pull` printed them).
+    #[arg(required = true, value_name = "ENVELOPE_ID")]
+    ids: Vec<String>,
+    /// The filing directory given to `records pull`: each envelope must
+    /// have its quarantine copy in OUT/quarantine/<id>/ (or give --force).
+    #[arg(short, long, value_name = "DIR")]
+    out: PathBuf,
+    /// Why (recorded in OUT/quarantine/<id>/dismissed.txt).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    /// Dismiss even without a quarantine copy on this workstation.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    passphrase: PassphraseArgs,
+}
+
+#[derive(clap::Args)]
+pub struct PullArgs {
+    /// Your recipient identity file (`sealcam keygen`): opens the envelopes.
+    #[arg(short, long, value_name = "KEYFILE")]
+    identity: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// The organisation's public key (`sealcamorg1…`, or a file holding
     /// it): every device certificate must verify against it.
     #[arg(long, value_name = "ORGPUB", required_unless_present = "org_file")]
@@ -81,14 +114,114 @@ pub struct PullArgs {
     /// Refuse envelopes larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = MAX_ENVELOPE_BYTES)]
     max_size: usize,
+    /// Stop after this many envelopes in one run (run again for the rest).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_envelopes: usize,
     #[command(flatten)]
     passphrase: PassphraseArgs,
 }
 
+/// How often the inbox is listed again in one run (envelopes that arrive
+/// meanwhile are pulled too); a store that keeps listing new ids cannot
+/// keep a run going for ever.
+const MAX_PASSES: usize = 5;
+/// The largest inbox listing read (an entry with its receipt is about
+/// 600 bytes: some 50,000 entries).
+const MAX_INBOX_BYTES: u64 = 32 * 1024 * 1024;
+
 pub fn run(args: RecordsArgs) -> Result<()> {
     match args.command {
         RecordsCommand::Pull(a) => pull(a),
+        RecordsCommand::Dismiss(a) => dismiss(a),
     }
+}
+
+/// The store's pin from --pin or the environment.
+fn store_pin(args: &StoreArgs) -> Result<TlsPin> {
+    let pin_text = match &args.pin {
+        Some(p) => p.clone(),
+        None => std::env::var(PIN_ENV).map_err(|_| {
+            anyhow::anyhow!(
+                "give the store's TLS pin with --pin sha256/… or {PIN_ENV} \
+                 (sealcam-store prints it as tls-pin when it starts)"
+            )
+        })?,
+    };
+    TlsPin::parse(&pin_text).ok_or_else(|| {
+        anyhow::anyhow!("the TLS pin is not of the form sha256/<base64 of 32 bytes>")
+    })
+}
+
+/// A client of the store, and the store's receipt key (asked once, over
+/// the pinned connection: the first contact, before anything is written).
+fn connect(args: &StoreArgs) -> Result<(StoreClient, StorePublicKey)> {
+    let pin = store_pin(args)?;
+    if !args.store.starts_with("https://") {
+        anyhow::bail!("--store must be an https:// address");
+    }
+    let client = StoreClient::new(&args.store, pin).context("cannot set up the connection")?;
+    let info = client
+        .info()
+        .with_context(|| format!("cannot reach the store at {}", args.store))?;
+    Ok((client, info.store_key))
+}
+
+fn dismiss(args: DismissArgs) -> Result<()> {
+    let ids = args
+        .ids
+        .iter()
+        .map(|s| {
+            s.trim()
+                .parse::<EnvelopeId>()
+                .map_err(|_| anyhow::anyhow!("an envelope id is 32 lower-case hexadecimal digits"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if args.reason.trim().is_empty() {
+        anyhow::bail!("give the reason with --reason (it is kept with the quarantined copy)");
+    }
+    let quarantine = args.out.join(QUARANTINE);
+    for id in &ids {
+        if !args.force && !quarantine.join(id.to_string()).is_dir() {
+            anyhow::bail!(
+                "envelope {id} has no quarantine copy in {}: dismissing it would leave \
+                 nothing on this workstation (give --force to dismiss it anyway)",
+                quarantine.display()
+            );
+        }
+    }
+    let staff: StaffSigningKey =
+        keyfile::load_secret(&args.store.auth_key, &args.passphrase, "staff auth key")?;
+    let (client, _) = connect(&args.store)?;
+    for id in &ids {
+        let dir = quarantine.join(id.to_string());
+        if dir.is_dir() {
+            let note = format!(
+                "dismissed at {}: {}\n",
+                crate::rfc3339(crate::now_unix()),
+                args.reason.trim()
+            );
+            fsio::write_atomic(&dir.join("dismissed.txt"), note.as_bytes())
+                .with_context(|| format!("cannot write {}", dir.display()))?;
+        }
+        let route = Route::FileEnvelope(*id);
+        let (status, body) = client
+            .signed_request(
+                &staff,
+                &route,
+                Vec::new(),
+                "application/json",
+                MAX_SMALL_ANSWER,
+            )
+            .with_context(|| route.to_string())?;
+        if !(200..300).contains(&status) {
+            anyhow::bail!(
+                "the store did not take {id} out of the inbox ({status}: {})",
+                store_message(&body)
+            );
+        }
+        eprintln!("dismissed {id}: it has left your inbox");
+    }
+    Ok(())
 }
 
 /// What happened to one envelope.
@@ -124,26 +257,15 @@ fn pull(args: PullArgs) -> Result<()> {
         }
         (None, None) => anyhow::bail!("give the organisation public key with --org or --org-file"),
     };
-    let pin_text = match &args.pin {
-        Some(p) => p.clone(),
-        None => std::env::var(PIN_ENV).map_err(|_| {
-            anyhow::anyhow!(
-                "give the store's TLS pin with --pin sha256/… or {PIN_ENV} \
-                 (sealcam-store prints it as tls-pin when it starts)"
-            )
-        })?,
-    };
-    let pin = TlsPin::parse(&pin_text).ok_or_else(|| {
-        anyhow::anyhow!("the TLS pin is not of the form sha256/<base64 of 32 bytes>")
-    })?;
-    if !args.store.starts_with("https://") {
-        anyhow::bail!("--store must be an https:// address");
-    }
+    store_pin(&args.store)?;
     let identity: RecipientIdentity =
         keyfile::load_secret(&args.identity, &args.passphrase, "identity")?;
     let staff: StaffSigningKey =
-        keyfile::load_secret(&args.auth_key, &args.passphrase, "staff auth key")?;
+        keyfile::load_secret(&args.store.auth_key, &args.passphrase, "staff auth key")?;
 
+    // The store first: nothing is created on this workstation for a store
+    // that cannot be reached or does not match its pin.
+    let (client, store_key) = connect(&args.store)?;
     let out = &args.out;
     prepare_dir(out)?;
     let quarantine = out.join(QUARANTINE);
@@ -152,12 +274,12 @@ fn pull(args: PullArgs) -> Result<()> {
         remove_leftovers(&quarantine)?;
     }
 
-    let client = StoreClient::new(&args.store, pin).context("cannot set up the connection")?;
     let puller = Puller {
         client: &client,
         staff: &staff,
         identity: &identity,
         org: &org,
+        store_key: &store_key,
         out,
         quarantine: &quarantine,
         local_id_system: &args.local_id_system,
@@ -183,23 +305,30 @@ fn pull(args: PullArgs) -> Result<()> {
     let mut tally = Tally::default();
     let mut seen: HashSet<EnvelopeId> = HashSet::new();
     let mut bytes_total: u64 = 0;
+    let mut stopped_early = false;
     // The inbox is listed again after each pass, so envelopes that arrive
     // meanwhile, or an inbox the store answers in pages, are pulled too;
-    // an envelope is tried at most once per run.
-    loop {
+    // an envelope is tried at most once per run, and a run does at most
+    // MAX_PASSES listings and --max-envelopes envelopes.
+    'passes: for _ in 0..MAX_PASSES {
         let inbox = puller.inbox()?;
-        let fresh: Vec<(EnvelopeId, u64)> = inbox
+        let fresh: Vec<InboxEntry> = inbox
             .into_iter()
-            .filter(|(id, _)| !seen.contains(id))
+            .filter(|e| !seen.contains(&e.envelope_id))
             .collect();
         if fresh.is_empty() {
             break;
         }
         bar.inc_length(fresh.len() as u64);
-        for (id, size) in fresh {
+        for entry in fresh {
+            if seen.len() >= args.max_envelopes {
+                stopped_early = true;
+                break 'passes;
+            }
+            let (id, size) = (entry.envelope_id, entry.size);
             seen.insert(id);
             bar.set_message(format!("{} bytes, now {id}", bytes_total));
-            match puller.one(&id) {
+            match puller.one(&entry) {
                 Ok(Outcome::Filed) => {
                     tally.filed += 1;
                     say(format!("filed {id}"));
@@ -242,7 +371,7 @@ fn pull(args: PullArgs) -> Result<()> {
     }
     bar.finish_and_clear();
 
-    let summary = format!(
+    let mut summary = format!(
         "records pull: {} filed ({} of them already on disk), {} quarantined, {} failed, into {}",
         tally.filed + tally.remarked,
         tally.remarked,
@@ -250,10 +379,17 @@ fn pull(args: PullArgs) -> Result<()> {
         tally.failed,
         out.display()
     );
+    if stopped_early {
+        summary.push_str(&format!(
+            "; stopped after {} envelopes (--max-envelopes): run it again for the rest",
+            args.max_envelopes
+        ));
+    }
     if tally.quarantined + tally.failed > 0 {
         anyhow::bail!(
             "{summary}. Envelopes not filed stay in the inbox: see the lines above \
-             (quarantined ones need someone to decide; failed ones are tried again next time)"
+             (quarantined ones need someone to decide, then `sealcam records dismiss ID \
+             --reason …` takes them out of the inbox; failed ones are tried again next time)"
         );
     }
     eprintln!("{summary}");
@@ -277,6 +413,7 @@ struct Puller<'a> {
     staff: &'a StaffSigningKey,
     identity: &'a RecipientIdentity,
     org: &'a OrgPublicKey,
+    store_key: &'a StorePublicKey,
     out: &'a Path,
     quarantine: &'a Path,
     local_id_system: &'a str,
@@ -284,15 +421,16 @@ struct Puller<'a> {
 }
 
 impl Puller<'_> {
-    fn request(&self, route: &Route) -> Result<(u16, Vec<u8>)> {
+    /// A signed request without a body; its answer read up to `limit`.
+    fn request(&self, route: &Route, limit: u64) -> Result<(u16, Vec<u8>)> {
         self.client
-            .signed_request(self.staff, route, Vec::new(), "application/json")
+            .signed_request(self.staff, route, Vec::new(), "application/json", limit)
             .with_context(|| route.to_string())
     }
 
-    /// `GET /v1/inbox`: envelope ids and sizes.
-    fn inbox(&self) -> Result<Vec<(EnvelopeId, u64)>> {
-        let (status, body) = self.request(&Route::Inbox)?;
+    /// `GET /v1/inbox`: the entries, with their receipts.
+    fn inbox(&self) -> Result<Vec<InboxEntry>> {
+        let (status, body) = self.request(&Route::Inbox, MAX_INBOX_BYTES)?;
         if status != 200 {
             anyhow::bail!(
                 "the store refused to list the inbox ({status}: {}); check --auth-key is \
@@ -301,17 +439,13 @@ impl Puller<'_> {
             );
         }
         // Parsed, not used as given: the id names a directory.
-        let entries: Vec<InboxEntry> = serde_json::from_slice(&body)
-            .map_err(|_| anyhow::anyhow!("the store's inbox answer is not the expected JSON"))?;
-        Ok(entries
-            .into_iter()
-            .map(|e| (e.envelope_id, e.size))
-            .collect())
+        serde_json::from_slice(&body)
+            .map_err(|_| anyhow::anyhow!("the store's inbox answer is not the expected JSON"))
     }
 
     /// `POST /v1/envelopes/{id}/filed`.
     fn mark_filed(&self, id: &EnvelopeId) -> Result<()> {
-        let (status, body) = self.request(&Route::FileEnvelope(*id))?;
+        let (status, body) = self.request(&Route::FileEnvelope(*id), MAX_SMALL_ANSWER)?;
         match status {
             200..=299 => Ok(()),
             _ => anyhow::bail!(
@@ -321,7 +455,8 @@ impl Puller<'_> {
         }
     }
 
-    fn one(&self, id: &EnvelopeId) -> Result<Outcome> {
+    fn one(&self, entry: &InboxEntry) -> Result<Outcome> {
+        let id = &entry.envelope_id;
         let name = id.to_string();
         let done = self.out.join(&name);
         if std::fs::symlink_metadata(&done).is_ok() {
@@ -340,21 +475,65 @@ impl Puller<'_> {
             return Ok(Outcome::StillQuarantined);
         }
 
-        let (status, bytes) = self.request(&Route::FetchEnvelope(*id))?;
-        match status {
-            200 => {}
-            404 => anyhow::bail!("the store no longer has it (404)"),
-            _ => anyhow::bail!(
-                "the store refused to send it ({status}: {})",
-                store_message(&bytes)
-            ),
+        if entry.size > self.max_size as u64 {
+            return self.set_aside(
+                id,
+                None,
+                format!(
+                    "it is {} bytes, larger than --max-size ({} bytes); pull it with a \
+                     larger --max-size if it should be filed",
+                    entry.size, self.max_size
+                ),
+            );
         }
-        if bytes.len() > self.max_size {
-            anyhow::bail!("it is larger than --max-size ({} bytes)", self.max_size);
+        let bytes = match self.fetch(id) {
+            Ok(bytes) => bytes,
+            Err(e)
+                if e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<sealcam_relay::RelayError>(),
+                        Some(sealcam_relay::RelayError::AnswerTooLarge { .. })
+                    )
+                }) =>
+            {
+                return self.set_aside(
+                    id,
+                    None,
+                    format!(
+                        "the store sent more than --max-size ({} bytes) for it",
+                        self.max_size
+                    ),
+                );
+            }
+            Err(e) => return Err(e),
+        };
+        // The store's signed statement of when it received these bytes:
+        // the time the sender's certificate is judged at.
+        if let Err(e) = entry.receipt.confirms(self.store_key, &bytes) {
+            return self.set_aside(
+                id,
+                Some(&bytes),
+                format!("the store's receipt for it does not hold ({e})"),
+            );
         }
-        // Decrypted in the download's own buffer: no second copy.
-        let opened =
-            envelope::open_owned(bytes, self.identity, Some(self.org)).context("cannot open it")?;
+        let received_at = entry.receipt.received_at;
+        // Decrypted in the download's own buffer: no second copy. A
+        // failure other than "not for this key" is permanent: the
+        // envelope is set aside with its ciphertext, fetched again.
+        let opened = match envelope::open_owned(bytes, self.identity, Some(self.org)) {
+            Ok(opened) => opened,
+            Err(OpenError::NotARecipient) => {
+                return Err(anyhow::Error::new(OpenError::NotARecipient).context("cannot open it"))
+            }
+            Err(e) => {
+                let ciphertext = self.fetch(id).ok();
+                return self.set_aside(
+                    id,
+                    ciphertext.as_deref(),
+                    format!("it cannot be opened: {e}"),
+                );
+            }
+        };
         if opened.id != *id {
             anyhow::bail!("the store sent a different envelope than the one asked for");
         }
@@ -366,7 +545,7 @@ impl Puller<'_> {
         let file_name = format!("image.{ext}");
         let record_json = Zeroizing::new(opened.record.to_json());
 
-        let (sender, quarantine_reason) = classify(&opened);
+        let (sender, quarantine_reason) = classify(&opened, self.org, received_at);
         if let Some(why) = quarantine_reason {
             prepare_dir(self.quarantine)?;
             let reason = format!(
@@ -410,22 +589,94 @@ impl Puller<'_> {
         self.mark_filed(id)?;
         Ok(Outcome::Filed)
     }
+
+    /// `GET /v1/envelopes/{id}`, at most --max-size bytes.
+    fn fetch(&self, id: &EnvelopeId) -> Result<Vec<u8>> {
+        let (status, bytes) = self.request(&Route::FetchEnvelope(*id), self.max_size as u64)?;
+        match status {
+            200 => Ok(bytes),
+            404 => anyhow::bail!("the store no longer has it (404)"),
+            _ => anyhow::bail!(
+                "the store refused to send it ({status}: {})",
+                store_message(&bytes)
+            ),
+        }
+    }
+
+    /// Quarantines an envelope that can never be filed as it is: the
+    /// ciphertext when there is one (`envelope.sealcam`) and the reason.
+    /// It stays in the inbox until `sealcam records dismiss` takes it out.
+    fn set_aside(
+        &self,
+        id: &EnvelopeId,
+        ciphertext: Option<&[u8]>,
+        why: String,
+    ) -> Result<Outcome> {
+        prepare_dir(self.quarantine)?;
+        let reason = format!(
+            "envelope {id} was not filed: {why}.\nIt is kept here as it arrived (encrypted). \
+             Decide what to do with it, then take it out of the inbox with \
+             `sealcam records dismiss {id} --reason …`.\n"
+        );
+        let mut files: Vec<(&str, &[u8])> = vec![("reason.txt", reason.as_bytes())];
+        if let Some(c) = ciphertext {
+            files.push(("envelope.sealcam", c));
+        }
+        write_dir(self.quarantine, &id.to_string(), &files)?;
+        Ok(Outcome::Quarantined(why))
+    }
 }
 
-/// The FHIR sender, or why the envelope goes to quarantine.
-fn classify(opened: &Opened) -> (Option<fhir::Sender<'_>>, Option<String>) {
+/// The FHIR sender, or why the envelope goes to quarantine. A device's
+/// certificate must verify against `org` at the envelope's creation time
+/// (checked by `open`) and at `received_at`, when the store (by its signed
+/// receipt) received it; and the record must name the clinician the
+/// certificate names.
+fn classify<'a>(
+    opened: &'a Opened,
+    org: &OrgPublicKey,
+    received_at: u64,
+) -> (Option<fhir::Sender<'a>>, Option<String>) {
     match &opened.sender {
         Sender::Device {
             certificate,
             status,
         } => match status {
-            CertificateStatus::Verified => (
-                Some(fhir::Sender::VerifiedDevice {
-                    device_id: certificate.device_key().id().to_string(),
-                    certified: certificate.clinician(),
-                }),
-                None,
-            ),
+            CertificateStatus::Verified => {
+                if let Err(e) = certificate.verify(org, received_at) {
+                    return (
+                        None,
+                        Some(format!(
+                            "the sender's device certificate was NOT VALID when the store \
+                             received it ({}): {e}",
+                            crate::rfc3339(received_at)
+                        )),
+                    );
+                }
+                if opened.created_at > received_at.saturating_add(MAX_CLOCK_SKEW_SECS) {
+                    return (
+                        None,
+                        Some("it claims to have been made after the store received it".into()),
+                    );
+                }
+                if opened.record.clinician() != certificate.clinician() {
+                    return (
+                        None,
+                        Some(
+                            "its record names a different clinician than the sending device's \
+                             certificate (the device cannot vouch for them)"
+                                .into(),
+                        ),
+                    );
+                }
+                (
+                    Some(fhir::Sender::VerifiedDevice {
+                        device_id: certificate.device_key().id().to_string(),
+                        certified: certificate.clinician(),
+                    }),
+                    None,
+                )
+            }
             CertificateStatus::Rejected(e) => (
                 None,
                 Some(format!(

@@ -334,7 +334,9 @@ impl From<&EnvelopeVerifyError> for ErrorCode {
     fn from(e: &EnvelopeVerifyError) -> Self {
         match e {
             EnvelopeVerifyError::Format(f) => f.into(),
-            EnvelopeVerifyError::Certificate(c) => c.into(),
+            EnvelopeVerifyError::Certificate(c) | EnvelopeVerifyError::CertificateAtReceipt(c) => {
+                c.into()
+            }
             EnvelopeVerifyError::Unsigned
             | EnvelopeVerifyError::BadSignature
             | EnvelopeVerifyError::FromTheFuture => ErrorCode::EnvelopeRejected,

@@ -230,6 +230,43 @@ fn store_verification_checks_org_certificate_time_and_signature() {
 }
 
 #[test]
+fn the_store_judges_the_certificate_when_it_receives_the_envelope() {
+    // Valid for a day from CREATED_AT - 100: the envelope's own creation
+    // time (the signer's clock) falls inside; the store receives it after
+    // the certificate expired (a clock set back, or a device used after
+    // its certificate ran out).
+    let image = tiny_jpeg();
+    let cert = certificate(CREATED_AT - 100, CREATED_AT + 86_400);
+    let key = device();
+    let backdated = envelope::seal_parts(
+        &image,
+        &record_for(&image).to_json(),
+        &[identity(1).recipient()],
+        Signer::Device {
+            key: &key,
+            certificate: &cert,
+        },
+        CREATED_AT,
+        &mut TestRng::new("backdated"),
+    )
+    .expect("seal")
+    .bytes;
+    envelope::verify(&backdated, &org().public(), CREATED_AT + 86_400).expect("valid until then");
+    assert_eq!(
+        envelope::verify(&backdated, &org().public(), CREATED_AT + 86_401).err(),
+        Some(VerifyError::CertificateAtReceipt(CertificateError::Expired))
+    );
+    // The streaming check agrees.
+    let mut stream = envelope::EnvelopeStream::new();
+    stream.update(&backdated).expect("structure");
+    let streamed = stream.finish().expect("complete");
+    assert_eq!(
+        streamed.verify(&org().public(), CREATED_AT + 86_401).err(),
+        Some(VerifyError::CertificateAtReceipt(CertificateError::Expired))
+    );
+}
+
+#[test]
 fn every_single_byte_flip_is_rejected() {
     let image = tiny_jpeg();
     let me = identity(1);

@@ -732,6 +732,7 @@ fn verify_class(e: &VerifyError) -> &'static str {
         VerifyError::Format(f) => format_class(f),
         VerifyError::Unsigned => "unsigned",
         VerifyError::Certificate(c) => certificate_error_class(c),
+        VerifyError::CertificateAtReceipt(_) => "certificate_at_receipt",
         VerifyError::BadSignature => "bad_signature",
         VerifyError::FromTheFuture => "from_the_future",
     }

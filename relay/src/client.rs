@@ -90,6 +90,33 @@ fn network(e: reqwest::Error) -> RelayError {
     RelayError::Network(msg)
 }
 
+/// The largest answer to a small request (JSON bodies, the recipient
+/// directory, lists).
+pub const MAX_SMALL_ANSWER: u64 = 4 * 1024 * 1024;
+
+/// Reads an answer of at most `limit` bytes, refusing a larger one as it
+/// arrives (an announced length over the limit before any byte is read), so
+/// a hostile or broken store cannot make a client hold more than `limit`.
+/// The buffer is sized from the announced length (at most `limit`), so a
+/// large answer is not copied again as it grows.
+fn read_limited(response: Response, limit: u64) -> Result<Vec<u8>, RelayError> {
+    let too_large = || RelayError::AnswerTooLarge { limit };
+    let announced = response.content_length();
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let capacity = usize::try_from(announced.unwrap_or(0).min(limit)).unwrap_or(0);
+    let mut out = Vec::with_capacity(capacity);
+    response
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| RelayError::Network(format!("reading the store's answer failed: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
 /// Reads at most [`MAX_ANSWER`] bytes of an answer.
 fn read_bounded(response: Response) -> Vec<u8> {
     let mut out = Vec::new();
@@ -231,12 +258,15 @@ impl StoreClient {
 
     /// Any signed request, for the records and admin tools: returns the
     /// status and body. `body` is sent as `content_type` when non-empty.
+    /// The answer is read up to `limit` bytes
+    /// ([`RelayError::AnswerTooLarge`] beyond, before more is read).
     pub fn signed_request<K: RequestSigner>(
         &self,
         key: &K,
         route: &Route,
         body: Vec<u8>,
         content_type: &str,
+        limit: u64,
     ) -> Result<(u16, Vec<u8>), RelayError> {
         let has_body = !body.is_empty();
         let mut req = self.signed(key, method(route), &route.path(), body)?;
@@ -245,7 +275,7 @@ impl StoreClient {
         }
         let r = req.send().map_err(network)?;
         let status = r.status().as_u16();
-        let bytes = r.bytes().map_err(network)?.to_vec();
+        let bytes = read_limited(r, limit)?;
         Ok((status, bytes))
     }
 
@@ -259,7 +289,8 @@ impl StoreClient {
     ) -> Result<T, RelayError> {
         let json = serde_json::to_vec(body)
             .map_err(|_| RelayError::Network("the request cannot be written as JSON".to_owned()))?;
-        let (status, bytes) = self.signed_request(key, route, json, "application/json")?;
+        let (status, bytes) =
+            self.signed_request(key, route, json, "application/json", MAX_SMALL_ANSWER)?;
         if !(200..300).contains(&status) {
             return Err(RelayError::Store {
                 status,
@@ -331,7 +362,7 @@ impl StoreClient {
             .send()
             .map_err(network)?;
         match r.status().as_u16() {
-            200 => Ok(r.bytes().map_err(network)?.to_vec()),
+            200 => read_limited(r, MAX_SMALL_ANSWER),
             404 => Err(RelayError::NoDirectory),
             _ => Err(store_error(r)),
         }

@@ -91,6 +91,12 @@ pub enum RelayError {
     /// A check that cannot fail failed (a bug in sealcam).
     #[error("internal error: {0}; please report this as a bug")]
     Internal(&'static str),
+    /// The store's answer is larger than the caller accepts.
+    #[error("the store's answer is larger than {limit} bytes; refused (is this the right store?)")]
+    AnswerTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl From<sealcam_core::capture::CaptureError> for RelayError {
@@ -124,7 +130,7 @@ impl RelayError {
             RelayError::OrgMismatch => ErrorCode::OrgMismatch,
             RelayError::CodeRefused => ErrorCode::CodeRefused,
             RelayError::Network(_) => ErrorCode::Network,
-            RelayError::Store { .. } => ErrorCode::StoreRefused,
+            RelayError::Store { .. } | RelayError::AnswerTooLarge { .. } => ErrorCode::StoreRefused,
             RelayError::BadReceipt => ErrorCode::BadReceipt,
             RelayError::Sanitize(e) => e.into(),
             RelayError::Record(e) => e.into(),

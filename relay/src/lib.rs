@@ -28,7 +28,7 @@ mod home;
 mod outbox;
 mod uploader;
 
-pub use client::{StoreClient, Upload};
+pub use client::{StoreClient, Upload, MAX_SMALL_ANSWER};
 pub use enrolment::EnrolmentPayload;
 pub use error::RelayError;
 pub use home::DeviceConfig;

@@ -27,7 +27,7 @@ use sealcam_core::keys::{DeviceId, OrgPublicKey};
 use sealcam_core::protocol::Receipt;
 
 use crate::audit::AuditEvent;
-use crate::catalog::{EnvelopeRow, InsertOutcome};
+use crate::catalog::{DeviceState, EnvelopeRow, InsertOutcome};
 use crate::error::ApiError;
 use crate::ids::unix_now;
 use crate::metrics::inc;
@@ -276,6 +276,18 @@ pub async fn check(
         if header.sender != Some(device) {
             return Err(invalid(
                 "the envelope was signed by a different device than the caller",
+            ));
+        }
+    }
+    // On every route, a signature counts only from a device that is
+    // active now: not one revoked since its certificate was issued (the
+    // certificate alone cannot say), nor one never approved.
+    if let Some(sender) = header.sender {
+        let device = state.db(move |c| c.device(sender)).await?;
+        if !device.is_some_and(|d| d.state == DeviceState::Active) {
+            return Err(invalid(
+                "the envelope is signed by a device that is not active (revoked, or not \
+                 approved on this store)",
             ));
         }
     }

@@ -90,4 +90,9 @@ pub enum VerifyError {
     /// Created in the future beyond the allowed clock skew.
     #[error("the envelope claims a creation time in the future; check the device clock")]
     FromTheFuture,
+    /// The device certificate was valid at the envelope's creation time
+    /// (which the signer chose) but is not at the verifier's time: it has
+    /// expired since, or the creation time was set back into its validity.
+    #[error("device certificate rejected at the time of receipt: {0}")]
+    CertificateAtReceipt(#[source] CertificateError),
 }

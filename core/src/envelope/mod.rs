@@ -598,11 +598,14 @@ pub fn inspect(envelope: &[u8]) -> Result<RoutingHeader, FormatError> {
     header::parse(envelope).map(|h| routing(&h, envelope.len()))
 }
 
-/// Checks an envelope without a recipient key, as the store does: its
-/// structure, that it is signed, that the device certificate chains to
-/// `org` and was valid at creation, that the creation time is not in the
-/// future (beyond [`MAX_CLOCK_SKEW_SECS`] after `now`), and the device
-/// signature over the header and ciphertext.
+/// Checks an envelope without a recipient key, as the store does on
+/// receipt: its structure, that it is signed, that the device certificate
+/// chains to `org` and is valid both at the envelope's creation time and at
+/// `now` (the time of receipt: the creation time is the signer's word, so
+/// an envelope sealed with a clock set back does not outlive its
+/// certificate), that the creation time is not in the future (beyond
+/// [`MAX_CLOCK_SKEW_SECS`] after `now`), and the device signature over the
+/// header and ciphertext.
 ///
 /// [`EnvelopeStream`] gives the same answer for an envelope arriving in pieces.
 pub fn verify(envelope: &[u8], org: &OrgPublicKey, now: u64) -> Result<RoutingHeader, VerifyError> {
@@ -636,6 +639,8 @@ fn check_provenance(
     if h.created_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
         return Err(VerifyError::FromTheFuture);
     }
+    cert.verify(org, now)
+        .map_err(VerifyError::CertificateAtReceipt)?;
     check_device_signature(cert, &signed_digest(), signature)
         .map_err(|()| VerifyError::BadSignature)
 }

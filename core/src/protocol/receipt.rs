@@ -176,16 +176,19 @@ impl Receipt {
 
     /// The receipt as one line of JSON.
     pub fn to_json(&self) -> String {
-        let wire = Wire {
+        // Serialising a struct of strings and integers cannot fail.
+        serde_json::to_string(&self.to_wire()).expect("a receipt serialises")
+    }
+
+    fn to_wire(&self) -> Wire {
+        Wire {
             envelope_id: self.envelope_id.to_string(),
             blake3: hex(&self.blake3),
             size: self.size,
             received_at: self.received_at,
             store_key: self.store_key,
             signature: b64(&self.signature),
-        };
-        // Serialising a struct of strings and integers cannot fail.
-        serde_json::to_string(&wire).expect("a receipt serialises")
+        }
     }
 
     /// Parses a receipt (strictly; the signature is not checked here: call
@@ -196,6 +199,10 @@ impl Receipt {
         }
         let wire: Wire =
             serde_json::from_str(json).map_err(|_| ReceiptError::Malformed("not receipt JSON"))?;
+        Self::from_wire(wire)
+    }
+
+    fn from_wire(wire: Wire) -> Result<Self, ReceiptError> {
         let envelope_id =
             parse_hex::<16>(&wire.envelope_id)
                 .map(EnvelopeId)
@@ -216,6 +223,20 @@ impl Receipt {
             store_key: wire.store_key,
             signature,
         })
+    }
+}
+
+/// A receipt inside other JSON (the store's inbox entries): the same
+/// object [`Receipt::to_json`] writes, parsed as strictly.
+impl Serialize for Receipt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Receipt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Receipt::from_wire(Wire::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -163,6 +163,15 @@ fn hash32(v: Vec<u8>, what: &str) -> CatalogResult<[u8; 32]> {
     v.try_into().map_err(|_| corrupt(what))
 }
 
+/// Revokes every unrevoked link `creator` made (when a device is revoked or
+/// a staff member removed: a link is only as good as its creator).
+fn revoke_links_by(tx: &Transaction<'_>, creator: &Creator, now: u64) -> CatalogResult<usize> {
+    Ok(tx.execute(
+        "UPDATE links SET revoked_at = ?2 WHERE created_by = ?1 AND revoked_at IS NULL",
+        params![creator.to_string(), i(now)],
+    )?)
+}
+
 fn append(tx: &Transaction<'_>, now: u64, ev: &AuditEvent) -> CatalogResult<()> {
     let prev: Option<(i64, Vec<u8>)> = tx
         .query_row(
@@ -829,11 +838,14 @@ impl Catalog for SqliteCatalog {
             return Ok(false);
         };
         if state != DeviceState::Revoked.as_str() {
+            let now = unix_now();
             tx.execute(
                 "UPDATE devices SET state = 'revoked' WHERE device_id = ?1",
                 [id.to_string()],
             )?;
-            append(&tx, unix_now(), &audit)?;
+            // Its patient links stop working with it.
+            revoke_links_by(&tx, &Creator::Device(id), now)?;
+            append(&tx, now, &audit)?;
         }
         tx.commit()?;
         Ok(true)
@@ -898,6 +910,8 @@ impl Catalog for SqliteCatalog {
         if n == 0 {
             return Ok(false);
         }
+        // Their patient links stop working with them.
+        revoke_links_by(&tx, &Creator::Staff(id), now)?;
         append(&tx, now, &audit)?;
         tx.commit()?;
         Ok(true)

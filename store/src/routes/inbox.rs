@@ -23,6 +23,13 @@ pub(crate) async fn inbox(
                 envelope_id: r.id,
                 link_id: r.link_id,
                 received_at: r.received_at,
+                receipt: sealcam_core::protocol::Receipt::sign(
+                    &state.store_key,
+                    r.id,
+                    r.blake3,
+                    r.size,
+                    r.received_at,
+                ),
                 size: r.size,
                 source: r.source,
             })

@@ -7,6 +7,7 @@ use super::fields::opt_b64_vec;
 use super::ids::LinkId;
 use super::words::InboxSource;
 use crate::envelope::EnvelopeId;
+use crate::protocol::Receipt;
 
 /// One entry of `GET /v1/inbox`: an envelope with a stanza for the
 /// caller's recipient key, not yet filed for it, bytes still held.
@@ -22,6 +23,10 @@ pub struct InboxEntry {
     /// The link it came through, when [`InboxSource::Link`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<LinkId>,
+    /// The store's signed receipt for it (the one the uploader got): what
+    /// a records workstation judges the sender's certificate at, with the
+    /// store's signature on the time of receipt.
+    pub receipt: Receipt,
     /// When the store accepted it (Unix seconds).
     pub received_at: u64,
     /// Its length in bytes.

@@ -231,11 +231,14 @@ fn answers_are_the_bytes_the_store_always_sent() {
 
     let env = EnvelopeId([9; 16]);
     let link = LinkId([10; 16]);
+    let store = crate::keys::StoreSigningKey::generate();
+    let receipt = crate::protocol::Receipt::sign(&store, env, [7; 32], 3, 2);
     let mut entry = InboxEntry {
         context: None,
         created_at: 1,
         envelope_id: env,
         link_id: None,
+        receipt: receipt.clone(),
         received_at: 2,
         size: 3,
         source: InboxSource::Device,
@@ -245,16 +248,22 @@ fn answers_are_the_bytes_the_store_always_sent() {
         "size": 3,
         "created_at": 1,
         "received_at": 2,
+        "receipt": serde_json::from_str::<serde_json::Value>(&receipt.to_json()).expect("json"),
         "source": "device",
     });
-    same_bytes(&entry, v.clone());
+    // The receipt is new in inbox entries (its own field order is the
+    // receipt's): compared as JSON values, the rest byte for byte.
+    let same_value = |entry: &InboxEntry, v: serde_json::Value| {
+        assert_eq!(serde_json::to_value(entry).expect("typed"), v);
+    };
+    same_value(&entry, v.clone());
     entry.source = InboxSource::Link;
     entry.link_id = Some(link);
     entry.context = Some(b"ctx".to_vec());
     v["source"] = json!("link");
     v["link_id"] = json!(link);
     v["context"] = json!(crate::protocol::text::b64(b"ctx"));
-    same_bytes(&entry, v);
+    same_value(&entry, v);
 
     let token = LinkToken::generate();
     same_bytes(
@@ -339,16 +348,31 @@ fn answers_parse_back() {
     let back: LinkCreated =
         serde_json::from_str(&serde_json::to_string(&created).expect("json")).expect("back");
     assert_eq!(back, created);
+    let receipt = crate::protocol::Receipt::sign(
+        &crate::keys::StoreSigningKey::generate(),
+        EnvelopeId([0xab; 16]),
+        [1; 32],
+        1,
+        3,
+    );
+    let receipt: serde_json::Value = serde_json::from_str(&receipt.to_json()).expect("json");
     let entry: InboxEntry = serde_json::from_value(json!({
         "envelope_id": "ab".repeat(16), "size": 1, "created_at": 2, "received_at": 3,
-        "source": "device",
+        "source": "device", "receipt": receipt,
     }))
     .expect("an entry without link");
     assert_eq!(entry.link_id, None);
     assert_eq!(entry.context, None);
+    assert_eq!(entry.receipt.received_at, 3);
     // Ids are lower-case hex, as the store writes them.
     assert!(serde_json::from_value::<InboxEntry>(json!({
         "envelope_id": "AB".repeat(16), "size": 1, "created_at": 2, "received_at": 3,
+        "source": "device", "receipt": receipt,
+    }))
+    .is_err());
+    // An entry must carry its receipt.
+    assert!(serde_json::from_value::<InboxEntry>(json!({
+        "envelope_id": "ab".repeat(16), "size": 1, "created_at": 2, "received_at": 3,
         "source": "device",
     }))
     .is_err());
