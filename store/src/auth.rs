@@ -9,8 +9,8 @@
 //! - [`AnyAuth`]: either (for `GET /v1/directory`).
 //!
 //! Failures answer 401 and are audited (`auth.failure`, with the claimed
-//! role and key id, never the header). The `Authorization` header is never
-//! logged.
+//! role and key id, never the header; repeats aggregated and bounded:
+//! [`crate::auth_audit`]). The `Authorization` header is never logged.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,7 +25,6 @@ use sealcam_core::protocol::request::{
 };
 use sealcam_core::protocol::Role;
 
-use crate::audit::{Action, AuditEvent};
 use crate::catalog::{Device, DeviceState, Link, Staff};
 use crate::error::ApiError;
 use crate::ids::{unix_now, LinkToken};
@@ -112,20 +111,25 @@ fn authorization(parts: &Parts) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// Records an authentication failure and builds the 401.
+/// Records an authentication failure (counted always; audited within the
+/// bounds of [`crate::auth_audit`]) and builds the 401.
 async fn fail(state: &AppState, claimed: Option<&RequestAuth>, reason: &'static str) -> ApiError {
     inc(&state.metrics.auth_failures);
     let actor = claimed.map_or_else(
         || "anonymous".to_string(),
         |a| format!("{}:{}", a.role, sealcam_core::hex::encode(&a.key_id)),
     );
-    let ev = AuditEvent::new(Action::AuthFailure, actor, "")
-        .with_detail(serde_json::json!({"reason": reason}));
-    let now = unix_now();
-    if let Err(e) = state.db(move |c| c.append_audit(now, ev)).await {
-        tracing::warn!(status = %e.status, "could not audit an authentication failure");
+    if let Some(ev) = state.auth_audit.record(actor, reason) {
+        let now = unix_now();
+        if let Err(e) = state.db(move |c| c.append_audit(now, ev)).await {
+            tracing::warn!(status = %e.status, "could not audit an authentication failure");
+        }
+        tracing::info!(reason, "authentication failed");
+    } else {
+        // Repeats: counted, not logged one by one (a flood would fill the
+        // log as it once filled the audit log).
+        tracing::debug!(reason, "authentication failed");
     }
-    tracing::info!(reason, "authentication failed");
     ApiError::unauthorized(format!(
         "request not authenticated: {reason}; sign it with an enrolled key (see docs/API.md)"
     ))

@@ -67,6 +67,8 @@ pub struct Config {
     pub links: LinkDefaults,
     /// Enrolment code bounds.
     pub enrolment: EnrolmentDefaults,
+    /// Audit log bounds.
+    pub audit: AuditLimits,
 }
 
 /// Operator-supplied certificate and key (PEM); generated when absent.
@@ -215,6 +217,32 @@ impl Default for EnrolmentDefaults {
     }
 }
 
+/// Bounds on what failed authentication writes to the audit log
+/// (store/src/auth_audit.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditLimits {
+    /// The interval (seconds) over which failures are aggregated: one
+    /// entry at once per (claimed key, reason), its repeats as one count
+    /// at the interval's end.
+    pub auth_failure_interval_secs: u64,
+    /// Entries written at once per interval, all keys together; further
+    /// failures are counted in one `auth.failure.suppressed` entry.
+    pub auth_failure_entries_per_interval: u32,
+}
+
+impl Default for AuditLimits {
+    fn default() -> Self {
+        AuditLimits {
+            auth_failure_interval_secs: 60,
+            auth_failure_entries_per_interval: 100,
+        }
+    }
+}
+
+/// The longest interval accepted (one day).
+pub const MAX_INTERVAL_SECS: u64 = 86_400;
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 /// The default data directory.
@@ -232,6 +260,7 @@ impl Default for Config {
             rate_limit: RateLimits::default(),
             links: LinkDefaults::default(),
             enrolment: EnrolmentDefaults::default(),
+            audit: AuditLimits::default(),
         }
     }
 }
@@ -278,6 +307,13 @@ impl Config {
         }
         if self.retention.sweep_interval_secs == 0 {
             return bad("retention.sweep_interval_secs must be positive");
+        }
+        let a = &self.audit;
+        if a.auth_failure_interval_secs == 0 || a.auth_failure_interval_secs > MAX_INTERVAL_SECS {
+            return bad("audit.auth_failure_interval_secs must be 1..=86400");
+        }
+        if a.auth_failure_entries_per_interval == 0 {
+            return bad("audit.auth_failure_entries_per_interval must be positive");
         }
         let r = &self.rate_limit;
         if r.ip_per_minute == 0 || r.ip_burst == 0 || r.link_per_minute == 0 || r.link_burst == 0 {
@@ -361,5 +397,19 @@ mod tests {
         assert!(c.validate().is_err());
         let c = Config::from_toml("[tls]\ncert = \"a\"", Path::new("x")).expect("parses");
         assert!(c.validate().is_err());
+        for bad in [
+            "[audit]\nauth_failure_interval_secs = 0",
+            "[audit]\nauth_failure_entries_per_interval = 0",
+        ] {
+            let c = Config::from_toml(bad, Path::new("x")).expect("parses");
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        let c = Config::from_toml(
+            "[audit]\nauth_failure_interval_secs = 2\nauth_failure_entries_per_interval = 10",
+            Path::new("x"),
+        )
+        .expect("parses");
+        c.validate().expect("valid");
+        assert_eq!(c.audit.auth_failure_entries_per_interval, 10);
     }
 }

@@ -18,11 +18,13 @@
 //! | [`retention`] | background deletion of filed or old ciphertext |
 //! | [`rate_limit`], [`metrics`] | token buckets; Prometheus text |
 //! | [`conn_limit`] | connection limit (bounds memory whatever the number of clients) |
+//! | [`auth_audit`] | failed authentications audited within bounds (aggregated, capped) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod audit;
 pub mod auth;
+pub mod auth_audit;
 pub mod blobs;
 pub mod catalog;
 pub mod config;

@@ -262,6 +262,10 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
         upload_buffers: Arc::new(crate::staging::BufferPool::new(
             config.limits.upload_buffer_mib as usize * 1024 * 1024,
         )),
+        auth_audit: crate::auth_audit::AuthFailureAudit::new(
+            config.audit.auth_failure_entries_per_interval,
+            config.audit.auth_failure_interval_secs,
+        ),
         ip_limiter: RateLimiter::new(config.rate_limit.ip_per_minute, config.rate_limit.ip_burst),
         link_limiter: RateLimiter::new(
             config.rate_limit.link_per_minute,
@@ -326,6 +330,8 @@ pub async fn serve(
         h.graceful_shutdown(Some(Duration::from_secs(DRAIN_SECS)));
     });
     let retention = tokio::spawn(crate::retention::run(state.clone()));
+    let audit_stop = tokio_util::sync::CancellationToken::new();
+    let auth_audit = tokio::spawn(crate::auth_audit::run(state.clone(), audit_stop.clone()));
     let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
     let acceptor = crate::conn_limit::LimitedAcceptor::new(
         axum_server::tls_rustls::RustlsAcceptor::new(rustls),
@@ -350,6 +356,9 @@ pub async fn serve(
         .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
         .await;
     retention.abort();
+    // The last interval's counts of failed authentications are written.
+    audit_stop.cancel();
+    let _ = auth_audit.await;
     result.map_err(io("serving"))
 }
 
