@@ -29,6 +29,7 @@ use crate::catalog::{Device, DeviceState, Link, Staff};
 use crate::error::ApiError;
 use crate::ids::{unix_now, LinkToken};
 use crate::metrics::inc;
+use crate::staging::Holder;
 use crate::state::AppState;
 
 /// An authenticated caller.
@@ -74,6 +75,11 @@ impl Principal {
             Principal::Device(d) if d.state == DeviceState::Active => Ok(d),
             _ => Err(ApiError::forbidden("only an approved device may do this")),
         }
+    }
+
+    /// Whom its uploads' buffers are charged to.
+    pub fn holder(&self) -> Holder {
+        Holder::Principal(self.actor())
     }
 
     /// Refuses a pending device (it may call only `GET /v1/devices/me`).
@@ -284,11 +290,21 @@ pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Reads a body of at most `limit` bytes (413 beyond).
+/// Reads a body of at most `limit` bytes (413 beyond; 408 when it came
+/// slower than the minimum rate, [`crate::pace`]).
 pub async fn read_small_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             ApiError::too_large(limit as u64)
+        } else if let Some(slow) = crate::pace::too_slow(&e) {
+            ApiError::new(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                "body_too_slow",
+                format!(
+                    "the request body arrived slower than {} bytes per second; send it again",
+                    slow.floor
+                ),
+            )
         } else {
             ApiError::bad_request("bad_body", "the request body could not be read")
         }
@@ -319,6 +335,18 @@ impl FromRequestParts<AppState> for SignedHead {
 pub struct LinkAuth {
     /// The link (any state: handlers decide what an unusable link may do).
     pub link: Link,
+    /// The client's address (for its share of upload buffers).
+    pub ip: Option<IpAddr>,
+}
+
+impl LinkAuth {
+    /// Whom its uploads' buffers are charged to: the link and the client
+    /// address.
+    pub fn holders(&self) -> Vec<Holder> {
+        let mut h = vec![Holder::Principal(format!("link:{}", self.link.link_id))];
+        h.extend(self.ip.map(Holder::Ip));
+        h
+    }
 }
 
 async fn link_auth(state: &AppState, parts: &Parts) -> Result<Link, ApiError> {
@@ -351,6 +379,7 @@ impl FromRequestParts<AppState> for LinkAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(LinkAuth {
             link: link_auth(state, parts).await?,
+            ip: client_ip(parts),
         })
     }
 }

@@ -97,11 +97,26 @@ pub struct Limits {
     /// upload in flight holds one 256 KiB buffer; beyond the budget an
     /// upload waits for one. Envelopes are never held whole in memory.
     pub upload_buffer_mib: u32,
+    /// Upload buffers one device, staff key or patient link may hold at
+    /// once; a further upload is answered 503 at once.
+    pub upload_buffers_per_principal: u32,
+    /// Upload buffers patient-link uploads from one client address may
+    /// hold at once.
+    pub upload_buffers_per_ip: u32,
     /// How long an upload may send nothing (seconds) before it is cut
     /// with 408 — also the longest an upload waits for a buffer (then
     /// 503). A stalled client must not hold a buffer for the whole
     /// request timeout.
     pub upload_idle_timeout_secs: u64,
+    /// Every request body (uploads included) must bring at least this
+    /// many bytes a second, averaged over each window of
+    /// `body_rate_window_secs` spent waiting for it (the first window is
+    /// the grace period), or it is cut with 408 (so, with a floor, a body
+    /// silent for a window is cut before `upload_idle_timeout_secs`).
+    /// 0: no floor.
+    pub body_min_bytes_per_sec: u64,
+    /// The window of `body_min_bytes_per_sec` (seconds).
+    pub body_rate_window_secs: u64,
     /// Write staged uploads with `O_DIRECT` (Linux), bypassing the page
     /// cache; refused filesystems fall back to ordinary writes.
     pub direct_io: bool,
@@ -114,7 +129,11 @@ impl Default for Limits {
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
             upload_buffer_mib: 64,
+            upload_buffers_per_principal: 8,
+            upload_buffers_per_ip: 16,
             upload_idle_timeout_secs: 30,
+            body_min_bytes_per_sec: 16 * 1024,
+            body_rate_window_secs: 20,
             direct_io: true,
             max_connections: 512,
         }
@@ -302,6 +321,16 @@ impl Config {
         if self.limits.upload_idle_timeout_secs == 0 {
             return bad("limits.upload_idle_timeout_secs must be positive");
         }
+        if self.limits.upload_buffers_per_principal == 0 || self.limits.upload_buffers_per_ip == 0 {
+            return bad(
+                "limits.upload_buffers_per_principal and upload_buffers_per_ip must be positive",
+            );
+        }
+        if self.limits.body_rate_window_secs == 0
+            || self.limits.body_rate_window_secs > MAX_INTERVAL_SECS
+        {
+            return bad("limits.body_rate_window_secs must be 1..=86400");
+        }
         if self.limits.request_timeout_secs == 0 {
             return bad("limits.request_timeout_secs must be positive");
         }
@@ -398,6 +427,8 @@ mod tests {
         let c = Config::from_toml("[tls]\ncert = \"a\"", Path::new("x")).expect("parses");
         assert!(c.validate().is_err());
         for bad in [
+            "[limits]\nupload_buffers_per_principal = 0",
+            "[limits]\nbody_rate_window_secs = 0",
             "[audit]\nauth_failure_interval_secs = 0",
             "[audit]\nauth_failure_entries_per_interval = 0",
         ] {
@@ -411,5 +442,12 @@ mod tests {
         .expect("parses");
         c.validate().expect("valid");
         assert_eq!(c.audit.auth_failure_entries_per_interval, 10);
+        let c = Config::from_toml(
+            "[limits]\nupload_buffers_per_principal = 1\nbody_min_bytes_per_sec = 0",
+            Path::new("x"),
+        )
+        .expect("parses");
+        c.validate().expect("valid");
+        assert_eq!(c.limits.body_min_bytes_per_sec, 0);
     }
 }

@@ -18,6 +18,7 @@
 //! | [`retention`] | background deletion of filed or old ciphertext |
 //! | [`rate_limit`], [`metrics`] | token buckets; Prometheus text |
 //! | [`conn_limit`] | connection limit (bounds memory whatever the number of clients) |
+//! | [`pace`] | minimum rate for request bodies |
 //! | [`auth_audit`] | failed authentications audited within bounds (aggregated, capped) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ pub mod error;
 pub mod ids;
 pub mod metrics;
 pub mod offline;
+pub mod pace;
 pub mod rate_limit;
 pub mod retention;
 pub mod routes;

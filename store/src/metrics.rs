@@ -33,6 +33,10 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     /// Blobs deleted by retention.
     pub retention_deleted: AtomicU64,
+    /// Request bodies cut for arriving below `limits.body_min_bytes_per_sec`.
+    pub bodies_too_slow: AtomicU64,
+    /// Uploads answered 503: no buffer, or their principal's share, in time.
+    pub uploads_busy: AtomicU64,
 }
 
 /// Adds one.
@@ -123,6 +127,18 @@ impl Metrics {
             "counter",
             "Requests refused by rate limits.",
             &[("", &self.rate_limited)],
+        );
+        metric(
+            "sealcam_bodies_too_slow_total",
+            "counter",
+            "Request bodies cut for arriving below the minimum rate.",
+            &[("", &self.bodies_too_slow)],
+        );
+        metric(
+            "sealcam_uploads_busy_total",
+            "counter",
+            "Uploads answered 503 busy.",
+            &[("", &self.uploads_busy)],
         );
         metric(
             "sealcam_retention_deleted_total",

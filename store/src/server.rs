@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -145,8 +145,24 @@ async fn count_status(
     resp
 }
 
-/// The router with middleware: body limit, timeout, tracing (method and
-/// route only: never headers, never query values), status metrics.
+/// Every request body at the minimum rate ([`crate::pace`]).
+async fn pace_body(State(state): State<AppState>, req: Request) -> Request {
+    let l = &state.config.limits;
+    let pace = crate::pace::Pace {
+        floor: l.body_min_bytes_per_sec,
+        window: Duration::from_secs(l.body_rate_window_secs),
+    };
+    let counter = state.clone();
+    req.map(|body| {
+        pace.wrap(body, move || {
+            inc(&counter.metrics.bodies_too_slow);
+        })
+    })
+}
+
+/// The router with middleware: body limit, minimum body rate, timeout,
+/// tracing (method and route only: never headers, never query values),
+/// status metrics.
 pub fn app(state: AppState) -> Router {
     let limits = &state.config.limits;
     // Streamed uploads enforce their own (lower or equal) limit; this is
@@ -169,6 +185,7 @@ pub fn app(state: AppState) -> Router {
             timeout,
         ))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(middleware::map_request_with_state(state.clone(), pace_body))
         .with_state(state)
 }
 
@@ -262,6 +279,10 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
         upload_buffers: Arc::new(crate::staging::BufferPool::new(
             config.limits.upload_buffer_mib as usize * 1024 * 1024,
         )),
+        upload_quota: crate::staging::HolderQuota::new(
+            config.limits.upload_buffers_per_principal as usize,
+            config.limits.upload_buffers_per_ip as usize,
+        ),
         auth_audit: crate::auth_audit::AuthFailureAudit::new(
             config.audit.auth_failure_entries_per_interval,
             config.audit.auth_failure_interval_secs,
