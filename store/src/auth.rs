@@ -344,7 +344,10 @@ impl LinkAuth {
     /// address.
     pub fn holders(&self) -> Vec<Holder> {
         let mut h = vec![Holder::Principal(format!("link:{}", self.link.link_id))];
-        h.extend(self.ip.map(Holder::Ip));
+        h.extend(
+            self.ip
+                .map(|ip| Holder::Ip(crate::conn_limit::client_key(ip))),
+        );
         h
     }
 }

@@ -1,5 +1,6 @@
 //! `serve`: open the data directory, print the start-up lines, serve over
-//! TLS until SIGTERM/SIGINT, then drain in-flight requests (30 s).
+//! TLS until SIGTERM/SIGINT ([`crate::accept`]), then drain in-flight
+//! requests (30 s).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,15 +34,6 @@ pub const CATALOG_FILE: &str = "catalog.sqlite";
 pub const STORE_KEY_FILE: &str = "store.key";
 /// Threads for blocking work (file I/O, catalog calls).
 pub const MAX_BLOCKING_THREADS: usize = 256;
-/// HTTP/1 read buffer limit per connection.
-const HTTP1_MAX_BUF: usize = 32 * 1024;
-/// HTTP/2 flow-control windows (stream and connection).
-const HTTP2_WINDOW: u32 = 256 * 1024;
-/// Largest HTTP/2 frame a client may send: fewer, larger DATA frames per
-/// upload (the protocol default is 16 KiB).
-const HTTP2_MAX_FRAME: u32 = 128 * 1024;
-/// HTTP/2 streams per connection.
-const HTTP2_MAX_STREAMS: u32 = 32;
 /// How long in-flight requests may run after a shutdown signal.
 pub const DRAIN_SECS: u64 = 30;
 
@@ -316,7 +308,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let listen = config.listen;
-    let max_connections = config.limits.max_connections;
     // Bind before the data directory is touched: a start that cannot serve
     // changes nothing (in particular not the bootstrap code).
     let listener = std::net::TcpListener::bind(listen).map_err(|source| StartError::Bind {
@@ -335,6 +326,8 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the listen address"))?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(io("configuring the listener"))?;
     print(&Banner {
         url: url_for(addr),
         tls_pin: state.tls_pin.clone(),
@@ -343,44 +336,27 @@ pub async fn serve(
     });
     tracing::info!(%addr, "serving");
 
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down: draining in-flight requests");
-        h.graceful_shutdown(Some(Duration::from_secs(DRAIN_SECS)));
-    });
     let retention = tokio::spawn(crate::retention::run(state.clone()));
     let audit_stop = tokio_util::sync::CancellationToken::new();
     let auth_audit = tokio::spawn(crate::auth_audit::run(state.clone(), audit_stop.clone()));
-    let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
-    let acceptor = crate::conn_limit::LimitedAcceptor::new(
-        axum_server::tls_rustls::RustlsAcceptor::new(rustls),
-        max_connections,
-    );
-    let mut server = axum_server::from_tcp(listener)
-        .acceptor(acceptor)
-        .handle(handle);
-    // Memory bound under many concurrent uploads: what a connection may
-    // have received but the handler not yet written to disk. hyper's
-    // defaults (1 MiB HTTP/2 windows, ~400 KiB HTTP/1 buffers) times 200
-    // connections would be most of the 512 MB budget.
-    server.http_builder().http1().max_buf_size(HTTP1_MAX_BUF);
-    server
-        .http_builder()
-        .http2()
-        .initial_stream_window_size(HTTP2_WINDOW)
-        .initial_connection_window_size(HTTP2_WINDOW)
-        .max_frame_size(HTTP2_MAX_FRAME)
-        .max_concurrent_streams(HTTP2_MAX_STREAMS);
-    let result = server
-        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .await;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+    };
+    crate::accept::serve(
+        listener,
+        server_config,
+        state.clone(),
+        app(state.clone()),
+        shutdown,
+        Duration::from_secs(DRAIN_SECS),
+    )
+    .await;
     retention.abort();
     // The last interval's counts of failed authentications are written.
     audit_stop.cancel();
     let _ = auth_audit.await;
-    result.map_err(io("serving"))
+    Ok(())
 }
 
 /// Installs the SIGTERM and SIGINT handlers now (call it inside the
