@@ -49,8 +49,11 @@ pub enum Action {
     LinkUse,
     /// A patient link was revoked.
     LinkRevoke,
-    /// A request failed authentication.
+    /// A request failed authentication (or, with a count, it and its
+    /// repeats in an interval: store/src/auth_audit.rs).
     AuthFailure,
+    /// Failed authentications beyond the interval's cap, counted.
+    AuthFailureSuppressed,
 }
 
 impl Action {
@@ -74,6 +77,7 @@ impl Action {
             Action::LinkUse => "link.use",
             Action::LinkRevoke => "link.revoke",
             Action::AuthFailure => "auth.failure",
+            Action::AuthFailureSuppressed => "auth.failure.suppressed",
         }
     }
 }

@@ -9,8 +9,8 @@
 //! - [`AnyAuth`]: either (for `GET /v1/directory`).
 //!
 //! Failures answer 401 and are audited (`auth.failure`, with the claimed
-//! role and key id, never the header). The `Authorization` header is never
-//! logged.
+//! role and key id, never the header; repeats aggregated and bounded:
+//! [`crate::auth_audit`]). The `Authorization` header is never logged.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,11 +25,11 @@ use sealcam_core::protocol::request::{
 };
 use sealcam_core::protocol::Role;
 
-use crate::audit::{Action, AuditEvent};
 use crate::catalog::{Device, DeviceState, Link, Staff};
 use crate::error::ApiError;
 use crate::ids::{unix_now, LinkToken};
 use crate::metrics::inc;
+use crate::staging::Holder;
 use crate::state::AppState;
 
 /// An authenticated caller.
@@ -77,6 +77,11 @@ impl Principal {
         }
     }
 
+    /// Whom its uploads' buffers are charged to.
+    pub fn holder(&self) -> Holder {
+        Holder::Principal(self.actor())
+    }
+
     /// Refuses a pending device (it may call only `GET /v1/devices/me`).
     pub fn not_pending(&self) -> Result<(), ApiError> {
         match self {
@@ -112,20 +117,25 @@ fn authorization(parts: &Parts) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// Records an authentication failure and builds the 401.
+/// Records an authentication failure (counted always; audited within the
+/// bounds of [`crate::auth_audit`]) and builds the 401.
 async fn fail(state: &AppState, claimed: Option<&RequestAuth>, reason: &'static str) -> ApiError {
     inc(&state.metrics.auth_failures);
     let actor = claimed.map_or_else(
         || "anonymous".to_string(),
         |a| format!("{}:{}", a.role, sealcam_core::hex::encode(&a.key_id)),
     );
-    let ev = AuditEvent::new(Action::AuthFailure, actor, "")
-        .with_detail(serde_json::json!({"reason": reason}));
-    let now = unix_now();
-    if let Err(e) = state.db(move |c| c.append_audit(now, ev)).await {
-        tracing::warn!(status = %e.status, "could not audit an authentication failure");
+    if let Some(ev) = state.auth_audit.record(actor, reason) {
+        let now = unix_now();
+        if let Err(e) = state.db(move |c| c.append_audit(now, ev)).await {
+            tracing::warn!(status = %e.status, "could not audit an authentication failure");
+        }
+        tracing::info!(reason, "authentication failed");
+    } else {
+        // Repeats: counted, not logged one by one (a flood would fill the
+        // log as it once filled the audit log).
+        tracing::debug!(reason, "authentication failed");
     }
-    tracing::info!(reason, "authentication failed");
     ApiError::unauthorized(format!(
         "request not authenticated: {reason}; sign it with an enrolled key (see docs/API.md)"
     ))
@@ -280,11 +290,21 @@ pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Reads a body of at most `limit` bytes (413 beyond).
+/// Reads a body of at most `limit` bytes (413 beyond; 408 when it came
+/// slower than the minimum rate, [`crate::pace`]).
 pub async fn read_small_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             ApiError::too_large(limit as u64)
+        } else if let Some(slow) = crate::pace::too_slow(&e) {
+            ApiError::new(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                "body_too_slow",
+                format!(
+                    "the request body arrived slower than {} bytes per second; send it again",
+                    slow.floor
+                ),
+            )
         } else {
             ApiError::bad_request("bad_body", "the request body could not be read")
         }
@@ -315,6 +335,21 @@ impl FromRequestParts<AppState> for SignedHead {
 pub struct LinkAuth {
     /// The link (any state: handlers decide what an unusable link may do).
     pub link: Link,
+    /// The client's address (for its share of upload buffers).
+    pub ip: Option<IpAddr>,
+}
+
+impl LinkAuth {
+    /// Whom its uploads' buffers are charged to: the link and the client
+    /// address.
+    pub fn holders(&self) -> Vec<Holder> {
+        let mut h = vec![Holder::Principal(format!("link:{}", self.link.link_id))];
+        h.extend(
+            self.ip
+                .map(|ip| Holder::Ip(crate::conn_limit::client_key(ip))),
+        );
+        h
+    }
 }
 
 async fn link_auth(state: &AppState, parts: &Parts) -> Result<Link, ApiError> {
@@ -347,6 +382,7 @@ impl FromRequestParts<AppState> for LinkAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(LinkAuth {
             link: link_auth(state, parts).await?,
+            ip: client_ip(parts),
         })
     }
 }

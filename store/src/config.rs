@@ -67,6 +67,8 @@ pub struct Config {
     pub links: LinkDefaults,
     /// Enrolment code bounds.
     pub enrolment: EnrolmentDefaults,
+    /// Audit log bounds.
+    pub audit: AuditLimits,
 }
 
 /// Operator-supplied certificate and key (PEM); generated when absent.
@@ -79,7 +81,7 @@ pub struct TlsConfig {
     pub key: Option<PathBuf>,
 }
 
-/// Request limits.
+/// Request and connection limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -89,17 +91,53 @@ pub struct Limits {
     pub max_json_bytes: usize,
     /// Whole-request timeout (seconds).
     pub request_timeout_secs: u64,
-    /// Connections served at once; more wait (unread) until one closes.
+    /// Connections served at once. When all are taken, a new connection
+    /// waits (a bounded number of them, for at most the handshake
+    /// timeout) while the longest-idle connection is closed to make room;
+    /// beyond that it is closed at once (store/src/conn_limit.rs).
     pub max_connections: usize,
+    /// Connections one client address may hold (IPv4 address or IPv6
+    /// /64), waiting ones included; more are closed at once. Behind a
+    /// reverse proxy or a shared NAT, raise it (to `max_connections`: a
+    /// larger value means the same).
+    pub max_connections_per_ip: usize,
+    /// The TLS handshake must finish within this (seconds).
+    pub handshake_timeout_secs: u64,
+    /// HTTP/1: a request head must arrive within this (seconds) of the
+    /// connection or of the previous response — slow headers are cut, and
+    /// an idle keep-alive connection is closed, after it.
+    pub header_timeout_secs: u64,
+    /// A connection with no request in flight for this long (seconds) is
+    /// closed (HTTP/2: GOAWAY first).
+    pub idle_timeout_secs: u64,
+    /// HTTP/2 PING and SETTINGS frames a client may send per second on one
+    /// connection (bursts of ten seconds' worth); beyond, the connection
+    /// is closed.
+    pub http2_control_frames_per_sec: u32,
     /// Memory for upload buffers, all uploads together (MiB): each
     /// upload in flight holds one 256 KiB buffer; beyond the budget an
     /// upload waits for one. Envelopes are never held whole in memory.
     pub upload_buffer_mib: u32,
+    /// Upload buffers one device, staff key or patient link may hold at
+    /// once; a further upload is answered 503 at once.
+    pub upload_buffers_per_principal: u32,
+    /// Upload buffers patient-link uploads from one client address may
+    /// hold at once.
+    pub upload_buffers_per_ip: u32,
     /// How long an upload may send nothing (seconds) before it is cut
     /// with 408 — also the longest an upload waits for a buffer (then
     /// 503). A stalled client must not hold a buffer for the whole
     /// request timeout.
     pub upload_idle_timeout_secs: u64,
+    /// Every request body (uploads included) must bring at least this
+    /// many bytes a second, averaged over each window of
+    /// `body_rate_window_secs` spent waiting for it (the first window is
+    /// the grace period), or it is cut with 408 (so, with a floor, a body
+    /// silent for a window is cut before `upload_idle_timeout_secs`).
+    /// 0: no floor.
+    pub body_min_bytes_per_sec: u64,
+    /// The window of `body_min_bytes_per_sec` (seconds).
+    pub body_rate_window_secs: u64,
     /// Write staged uploads with `O_DIRECT` (Linux), bypassing the page
     /// cache; refused filesystems fall back to ordinary writes.
     pub direct_io: bool,
@@ -111,10 +149,19 @@ impl Default for Limits {
             max_envelope_bytes: 64 * 1024 * 1024,
             max_json_bytes: 256 * 1024,
             request_timeout_secs: 300,
-            upload_buffer_mib: 64,
-            upload_idle_timeout_secs: 30,
-            direct_io: true,
             max_connections: 512,
+            max_connections_per_ip: 64,
+            handshake_timeout_secs: 10,
+            header_timeout_secs: 20,
+            idle_timeout_secs: 60,
+            http2_control_frames_per_sec: 10,
+            upload_buffer_mib: 64,
+            upload_buffers_per_principal: 8,
+            upload_buffers_per_ip: 16,
+            upload_idle_timeout_secs: 30,
+            body_min_bytes_per_sec: 16 * 1024,
+            body_rate_window_secs: 20,
+            direct_io: true,
         }
     }
 }
@@ -215,6 +262,34 @@ impl Default for EnrolmentDefaults {
     }
 }
 
+/// Bounds on what failed authentication writes to the audit log
+/// (store/src/auth_audit.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditLimits {
+    /// The interval (seconds) over which failures are aggregated: one
+    /// entry at once per (claimed key, reason), its repeats as one count
+    /// at the interval's end.
+    pub auth_failure_interval_secs: u64,
+    /// Entries written at once per interval, all keys together; further
+    /// failures are counted in one `auth.failure.suppressed` entry.
+    pub auth_failure_entries_per_interval: u32,
+}
+
+impl Default for AuditLimits {
+    fn default() -> Self {
+        AuditLimits {
+            auth_failure_interval_secs: 60,
+            auth_failure_entries_per_interval: 100,
+        }
+    }
+}
+
+/// The most connections `limits.max_connections` may allow.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
+/// The longest timeout or interval accepted (one day).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 /// The default data directory.
@@ -232,6 +307,7 @@ impl Default for Config {
             rate_limit: RateLimits::default(),
             links: LinkDefaults::default(),
             enrolment: EnrolmentDefaults::default(),
+            audit: AuditLimits::default(),
         }
     }
 }
@@ -264,17 +340,44 @@ impl Config {
         if self.limits.max_envelope_bytes == 0 {
             return bad("limits.max_envelope_bytes must be positive");
         }
-        if self.limits.max_connections == 0 {
-            return bad("limits.max_connections must be positive");
+        let lim = &self.limits;
+        if lim.max_connections == 0 || lim.max_connections > MAX_CONNECTIONS {
+            return bad("limits.max_connections must be 1..=1000000");
         }
-        if self.limits.upload_buffer_mib == 0 {
+        if lim.max_connections_per_ip == 0 {
+            return bad("limits.max_connections_per_ip must be positive");
+        }
+        for (name, v) in [
+            ("handshake_timeout_secs", lim.handshake_timeout_secs),
+            ("header_timeout_secs", lim.header_timeout_secs),
+            ("idle_timeout_secs", lim.idle_timeout_secs),
+            ("upload_idle_timeout_secs", lim.upload_idle_timeout_secs),
+            ("request_timeout_secs", lim.request_timeout_secs),
+            ("body_rate_window_secs", lim.body_rate_window_secs),
+        ] {
+            if v == 0 || v > MAX_TIMEOUT_SECS {
+                return Err(ConfigError::Invalid(format!(
+                    "limits.{name} must be 1..={MAX_TIMEOUT_SECS}"
+                )));
+            }
+        }
+        if lim.http2_control_frames_per_sec == 0 {
+            return bad("limits.http2_control_frames_per_sec must be positive");
+        }
+        if lim.upload_buffer_mib == 0 {
             return bad("limits.upload_buffer_mib must be positive");
         }
-        if self.limits.upload_idle_timeout_secs == 0 {
-            return bad("limits.upload_idle_timeout_secs must be positive");
+        if lim.upload_buffers_per_principal == 0 || lim.upload_buffers_per_ip == 0 {
+            return bad(
+                "limits.upload_buffers_per_principal and upload_buffers_per_ip must be positive",
+            );
         }
-        if self.limits.request_timeout_secs == 0 {
-            return bad("limits.request_timeout_secs must be positive");
+        let a = &self.audit;
+        if a.auth_failure_interval_secs == 0 || a.auth_failure_interval_secs > MAX_TIMEOUT_SECS {
+            return bad("audit.auth_failure_interval_secs must be 1..=86400");
+        }
+        if a.auth_failure_entries_per_interval == 0 {
+            return bad("audit.auth_failure_entries_per_interval must be positive");
         }
         if self.retention.sweep_interval_secs == 0 {
             return bad("retention.sweep_interval_secs must be positive");
@@ -361,5 +464,43 @@ mod tests {
         assert!(c.validate().is_err());
         let c = Config::from_toml("[tls]\ncert = \"a\"", Path::new("x")).expect("parses");
         assert!(c.validate().is_err());
+        for bad in [
+            "[limits]\nmax_connections_per_ip = 0",
+            "[limits]\nidle_timeout_secs = 0",
+            "[limits]\nheader_timeout_secs = 100000",
+            "[limits]\nhttp2_control_frames_per_sec = 0",
+            "[limits]\nupload_buffers_per_principal = 0",
+            "[audit]\nauth_failure_interval_secs = 0",
+            "[audit]\nauth_failure_entries_per_interval = 0",
+        ] {
+            let c = Config::from_toml(bad, Path::new("x")).expect("parses");
+            assert!(c.validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connection_and_audit_limits_parse() {
+        let text = "
+            [limits]
+            max_connections = 16
+            max_connections_per_ip = 4
+            handshake_timeout_secs = 3
+            header_timeout_secs = 2
+            idle_timeout_secs = 2
+            http2_control_frames_per_sec = 5
+            upload_buffers_per_principal = 1
+            upload_buffers_per_ip = 2
+            body_min_bytes_per_sec = 0
+            body_rate_window_secs = 2
+            [audit]
+            auth_failure_interval_secs = 2
+            auth_failure_entries_per_interval = 10
+        ";
+        let c = Config::from_toml(text, Path::new("x.toml")).expect("parses");
+        c.validate().expect("valid");
+        assert_eq!(c.limits.max_connections_per_ip, 4);
+        assert_eq!(c.limits.body_min_bytes_per_sec, 0);
+        assert_eq!(c.audit.auth_failure_entries_per_interval, 10);
+        Config::default().validate().expect("defaults are valid");
     }
 }

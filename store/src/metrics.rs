@@ -33,6 +33,24 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     /// Blobs deleted by retention.
     pub retention_deleted: AtomicU64,
+    /// Connections being served (TLS handshake onwards).
+    pub connections_open: AtomicU64,
+    /// Connections closed at once: their address held its share.
+    pub connections_refused_per_ip: AtomicU64,
+    /// Connections closed at once or after waiting: the store was full.
+    pub connections_refused_full: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    pub connections_handshake_failed: AtomicU64,
+    /// Connections closed after `limits.idle_timeout_secs` without a request.
+    pub connections_closed_idle: AtomicU64,
+    /// Idle connections closed to make room for a waiting one.
+    pub connections_evicted: AtomicU64,
+    /// HTTP/2 connections closed for too many PING/SETTINGS frames.
+    pub connections_control_frames: AtomicU64,
+    /// Request bodies cut for arriving below `limits.body_min_bytes_per_sec`.
+    pub bodies_too_slow: AtomicU64,
+    /// Uploads answered 503: no buffer, or their principal's share, in time.
+    pub uploads_busy: AtomicU64,
 }
 
 /// Adds one.
@@ -123,6 +141,47 @@ impl Metrics {
             "counter",
             "Requests refused by rate limits.",
             &[("", &self.rate_limited)],
+        );
+        metric(
+            "sealcam_connections_open",
+            "gauge",
+            "Connections being served.",
+            &[("", &self.connections_open)],
+        );
+        metric(
+            "sealcam_connections_refused_total",
+            "counter",
+            "Connections closed unserved, by reason.",
+            &[
+                ("{reason=\"per_ip\"}", &self.connections_refused_per_ip),
+                ("{reason=\"full\"}", &self.connections_refused_full),
+            ],
+        );
+        metric(
+            "sealcam_connections_closed_total",
+            "counter",
+            "Connections closed by the store, by reason.",
+            &[
+                ("{reason=\"handshake\"}", &self.connections_handshake_failed),
+                ("{reason=\"idle\"}", &self.connections_closed_idle),
+                ("{reason=\"evicted\"}", &self.connections_evicted),
+                (
+                    "{reason=\"control_frames\"}",
+                    &self.connections_control_frames,
+                ),
+            ],
+        );
+        metric(
+            "sealcam_bodies_too_slow_total",
+            "counter",
+            "Request bodies cut for arriving below the minimum rate.",
+            &[("", &self.bodies_too_slow)],
+        );
+        metric(
+            "sealcam_uploads_busy_total",
+            "counter",
+            "Uploads answered 503 busy.",
+            &[("", &self.uploads_busy)],
         );
         metric(
             "sealcam_retention_deleted_total",

@@ -1,12 +1,13 @@
 //! `serve`: open the data directory, print the start-up lines, serve over
-//! TLS until SIGTERM/SIGINT, then drain in-flight requests (30 s).
+//! TLS until SIGTERM/SIGINT ([`crate::accept`]), then drain in-flight
+//! requests (30 s).
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -33,15 +34,6 @@ pub const CATALOG_FILE: &str = "catalog.sqlite";
 pub const STORE_KEY_FILE: &str = "store.key";
 /// Threads for blocking work (file I/O, catalog calls).
 pub const MAX_BLOCKING_THREADS: usize = 256;
-/// HTTP/1 read buffer limit per connection.
-const HTTP1_MAX_BUF: usize = 32 * 1024;
-/// HTTP/2 flow-control windows (stream and connection).
-const HTTP2_WINDOW: u32 = 256 * 1024;
-/// Largest HTTP/2 frame a client may send: fewer, larger DATA frames per
-/// upload (the protocol default is 16 KiB).
-const HTTP2_MAX_FRAME: u32 = 128 * 1024;
-/// HTTP/2 streams per connection.
-const HTTP2_MAX_STREAMS: u32 = 32;
 /// How long in-flight requests may run after a shutdown signal.
 pub const DRAIN_SECS: u64 = 30;
 
@@ -146,8 +138,24 @@ async fn count_status(
     resp
 }
 
-/// The router with middleware: body limit, timeout, tracing (method and
-/// route only: never headers, never query values), status metrics.
+/// Every request body at the minimum rate ([`crate::pace`]).
+async fn pace_body(State(state): State<AppState>, req: Request) -> Request {
+    let l = &state.config.limits;
+    let pace = crate::pace::Pace {
+        floor: l.body_min_bytes_per_sec,
+        window: Duration::from_secs(l.body_rate_window_secs),
+    };
+    let counter = state.clone();
+    req.map(|body| {
+        pace.wrap(body, move || {
+            inc(&counter.metrics.bodies_too_slow);
+        })
+    })
+}
+
+/// The router with middleware: body limit, minimum body rate, timeout,
+/// tracing (method and route only: never headers, never query values),
+/// status metrics.
 pub fn app(state: AppState) -> Router {
     let limits = &state.config.limits;
     // Streamed uploads enforce their own (lower or equal) limit; this is
@@ -170,6 +178,7 @@ pub fn app(state: AppState) -> Router {
             timeout,
         ))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(middleware::map_request_with_state(state.clone(), pace_body))
         .with_state(state)
 }
 
@@ -263,6 +272,14 @@ pub fn open(config: Config) -> Result<Opened, StartError> {
         upload_buffers: Arc::new(crate::staging::BufferPool::new(
             config.limits.upload_buffer_mib as usize * 1024 * 1024,
         )),
+        upload_quota: crate::staging::HolderQuota::new(
+            config.limits.upload_buffers_per_principal as usize,
+            config.limits.upload_buffers_per_ip as usize,
+        ),
+        auth_audit: crate::auth_audit::AuthFailureAudit::new(
+            config.audit.auth_failure_entries_per_interval,
+            config.audit.auth_failure_interval_secs,
+        ),
         ip_limiter: RateLimiter::new(config.rate_limit.ip_per_minute, config.rate_limit.ip_burst),
         link_limiter: RateLimiter::new(
             config.rate_limit.link_per_minute,
@@ -292,7 +309,6 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let listen = config.listen;
-    let max_connections = config.limits.max_connections;
     // Bind before the data directory is touched: a start that cannot serve
     // changes nothing (in particular not the bootstrap code).
     let listener = std::net::TcpListener::bind(listen).map_err(|source| StartError::Bind {
@@ -311,6 +327,8 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the listen address"))?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(io("configuring the listener"))?;
     print(&Banner {
         url: url_for(addr),
         tls_pin: state.tls_pin.clone(),
@@ -319,39 +337,27 @@ pub async fn serve(
     });
     tracing::info!(%addr, "serving");
 
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
+    let retention = tokio::spawn(crate::retention::run(state.clone()));
+    let audit_stop = tokio_util::sync::CancellationToken::new();
+    let auth_audit = tokio::spawn(crate::auth_audit::run(state.clone(), audit_stop.clone()));
+    let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
-        h.graceful_shutdown(Some(Duration::from_secs(DRAIN_SECS)));
-    });
-    let retention = tokio::spawn(crate::retention::run(state.clone()));
-    let rustls = axum_server::tls_rustls::RustlsConfig::from_config(server_config);
-    let acceptor = crate::conn_limit::LimitedAcceptor::new(
-        axum_server::tls_rustls::RustlsAcceptor::new(rustls),
-        max_connections,
-    );
-    let mut server = axum_server::from_tcp(listener)
-        .acceptor(acceptor)
-        .handle(handle);
-    // Memory bound under many concurrent uploads: what a connection may
-    // have received but the handler not yet written to disk. hyper's
-    // defaults (1 MiB HTTP/2 windows, ~400 KiB HTTP/1 buffers) times 200
-    // connections would be most of the 512 MB budget.
-    server.http_builder().http1().max_buf_size(HTTP1_MAX_BUF);
-    server
-        .http_builder()
-        .http2()
-        .initial_stream_window_size(HTTP2_WINDOW)
-        .initial_connection_window_size(HTTP2_WINDOW)
-        .max_frame_size(HTTP2_MAX_FRAME)
-        .max_concurrent_streams(HTTP2_MAX_STREAMS);
-    let result = server
-        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .await;
+    };
+    crate::accept::serve(
+        listener,
+        server_config,
+        state.clone(),
+        app(state.clone()),
+        shutdown,
+        Duration::from_secs(DRAIN_SECS),
+    )
+    .await;
     retention.abort();
-    result.map_err(io("serving"))
+    // The last interval's counts of failed authentications are written.
+    audit_stop.cancel();
+    let _ = auth_audit.await;
+    Ok(())
 }
 
 /// Installs the SIGTERM and SIGINT handlers now (call it inside the

@@ -12,8 +12,10 @@
 //! Durability is not this module's job: the blob store fsyncs the file
 //! when it commits it (`BlobStore::commit`).
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,6 +64,92 @@ impl BufferPool {
             start,
             len: 0,
             pool: Some((Arc::clone(self), permit)),
+        }
+    }
+}
+
+/// Who an upload's buffer is charged to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// An authenticated caller or a patient link, by its audit actor
+    /// (`device:<id>`, `staff:<id>`, `admin:<id>`, `link:<id>`).
+    Principal(String),
+    /// A client address (link uploads; see `conn_limit::client_key`).
+    Ip(IpAddr),
+}
+
+/// A cap on the upload buffers each [`Holder`] has at once, so that one
+/// device, key, link or address cannot take the whole [`BufferPool`]: an
+/// upload takes a share for each of its holders before it takes a buffer;
+/// one that would exceed a cap is refused at once (`upload.rs`: 503), not
+/// queued — a queued HTTP/2 upload would keep its unread data in the
+/// connection's flow-control window and stall the others on it.
+pub struct HolderQuota {
+    per_principal: usize,
+    per_ip: usize,
+    held: Mutex<HashMap<Holder, usize>>,
+}
+
+impl HolderQuota {
+    /// `per_principal` buffers per principal, `per_ip` per address.
+    pub fn new(per_principal: usize, per_ip: usize) -> Arc<Self> {
+        Arc::new(HolderQuota {
+            per_principal: per_principal.max(1),
+            per_ip: per_ip.max(1),
+            held: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn cap(&self, h: &Holder) -> usize {
+        match h {
+            Holder::Principal(_) => self.per_principal,
+            Holder::Ip(_) => self.per_ip,
+        }
+    }
+
+    /// Takes a share for every holder at once; `None` (and nothing taken)
+    /// when one of them is at its cap.
+    pub fn try_take(self: &Arc<Self>, holders: &[Holder]) -> Option<Shares> {
+        // Counts only: a poisoned lock holds usable numbers.
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if holders
+            .iter()
+            .any(|h| held.get(h).copied().unwrap_or(0) >= self.cap(h))
+        {
+            return None;
+        }
+        for h in holders {
+            *held.entry(h.clone()).or_insert(0) += 1;
+        }
+        Some(Shares {
+            quota: Arc::clone(self),
+            holders: holders.to_vec(),
+        })
+    }
+
+    /// Buffers charged to `h` now.
+    pub fn held(&self, h: &Holder) -> usize {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.get(h).copied().unwrap_or(0)
+    }
+}
+
+/// The shares an upload took; given back when dropped.
+pub struct Shares {
+    quota: Arc<HolderQuota>,
+    holders: Vec<Holder>,
+}
+
+impl Drop for Shares {
+    fn drop(&mut self) {
+        let mut held = self.quota.held.lock().unwrap_or_else(|e| e.into_inner());
+        for h in &self.holders {
+            if let Some(n) = held.get_mut(h) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(h);
+                }
+            }
         }
     }
 }
@@ -353,6 +441,36 @@ mod tests {
         })
         .expect("create");
         assert!(!g.is_direct() && !tried.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn each_holder_keeps_to_its_share() {
+        let q = HolderQuota::new(2, 1);
+        let dev = Holder::Principal("device:a".into());
+        let link = Holder::Principal("link:b".into());
+        let other_link = Holder::Principal("link:c".into());
+        let ip = Holder::Ip("192.0.2.1".parse().expect("ip"));
+        let a = q.try_take(std::slice::from_ref(&dev)).expect("first");
+        let _b = q.try_take(std::slice::from_ref(&dev)).expect("second");
+        assert!(
+            q.try_take(std::slice::from_ref(&dev)).is_none(),
+            "a third is refused"
+        );
+        // Others are not held up; a link upload needs its link's and its
+        // address's share, and takes neither when one is full.
+        let l = q.try_take(&[link.clone(), ip.clone()]).expect("link");
+        assert!(q.try_take(&[other_link.clone(), ip.clone()]).is_none());
+        assert_eq!(
+            q.held(&other_link),
+            0,
+            "nothing taken when one holder is full"
+        );
+        drop(a);
+        let _c = q
+            .try_take(std::slice::from_ref(&dev))
+            .expect("a share came back");
+        drop(l);
+        assert_eq!((q.held(&dev), q.held(&ip), q.held(&link)), (2, 0, 0));
     }
 
     #[test]

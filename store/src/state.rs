@@ -27,6 +27,10 @@ pub struct Inner {
     pub tls_pin: String,
     /// Upload buffers (bounded memory whatever the number of uploads).
     pub upload_buffers: Arc<crate::staging::BufferPool>,
+    /// Each holder's share of the upload buffers.
+    pub upload_quota: Arc<crate::staging::HolderQuota>,
+    /// Which failed authentications are audited.
+    pub auth_audit: crate::auth_audit::AuthFailureAudit,
     /// Serialises uploads of the same envelope id.
     pub upload_locks: Mutex<HashMap<EnvelopeId, Arc<tokio::sync::Mutex<()>>>>,
     /// Per-IP limiter (anonymous and link endpoints).

@@ -1,7 +1,10 @@
 //! The upload pipeline shared by device and link uploads:
 //!
 //! 1. [`receive`]: stream the body into a staging file through a pooled
-//!    buffer (direct I/O where possible, [`crate::staging`]) while
+//!    buffer (direct I/O where possible, [`crate::staging`]; at most
+//!    `limits.upload_buffers_per_principal` per device, staff key or link
+//!    and `limits.upload_buffers_per_ip` per address for link uploads; the
+//!    body no slower than `limits.body_min_bytes_per_sec`, [`crate::pace`]) while
 //!    checking it as an envelope in the same pass
 //!    ([`EnvelopeStream`]: the header is parsed as soon as it has
 //!    arrived, every byte is hashed once with BLAKE3); refuse past the
@@ -31,7 +34,7 @@ use crate::catalog::{DeviceState, EnvelopeRow, InsertOutcome};
 use crate::error::ApiError;
 use crate::ids::unix_now;
 use crate::metrics::inc;
-use crate::staging::{StagingFile, UploadBuffer};
+use crate::staging::{Holder, StagingFile, UploadBuffer};
 use crate::state::AppState;
 
 /// An upload staged on local disk and checked as an envelope. The file is
@@ -123,8 +126,14 @@ async fn write_last(file: StagingFile, mut buf: UploadBuffer) -> Result<(), ApiE
 
 /// Streams `body` into a staging file, checking it as an envelope as it
 /// arrives: 413 past `limit` (or as soon as the header announces more),
-/// 400 as soon as the bytes cannot be an envelope.
-pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged, ApiError> {
+/// 400 as soon as the bytes cannot be an envelope. Its buffer is charged to
+/// `holders` (the caller; for link uploads, the link and the address).
+pub async fn receive(
+    state: &AppState,
+    body: Body,
+    limit: u64,
+    holders: &[Holder],
+) -> Result<Staged, ApiError> {
     let path = state.blobs.staging_path();
     let direct = state.config.limits.direct_io;
     let p = path.clone();
@@ -141,12 +150,18 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
     let mut stream = body.into_data_stream();
     // A buffer is taken only once the body has started, and for a bounded
     // time: clients that stall cannot hold the pool (they are cut after
-    // `idle` without a byte), and an upload that cannot get a buffer is
-    // told to come back rather than queued for the whole request timeout.
+    // `idle` without a byte, or once below the minimum rate), a holder
+    // over its share is refused at once, and an upload that cannot get a
+    // buffer is told to come back rather than queued for the whole request
+    // timeout.
     let first = next_chunk(&mut stream, idle, limit).await?;
+    let _shares = state
+        .upload_quota
+        .try_take(holders)
+        .ok_or_else(|| busy(state))?;
     let mut buf = tokio::time::timeout(idle, state.upload_buffers.get())
         .await
-        .map_err(|_| busy())?;
+        .map_err(|_| busy(state))?;
     let _in_use = crate::metrics::GaugeGuard::new(&state.metrics.upload_buffers_in_use);
     let mut check = EnvelopeStream::new();
     let mut size = 0u64;
@@ -181,7 +196,8 @@ pub async fn receive(state: &AppState, body: Body, limit: u64) -> Result<Staged,
 }
 
 /// The next piece of the body: `None` at its end; 408 when nothing came
-/// for `idle`; 413 past the body limit; 400 when the client went away.
+/// for `idle` or it came too slowly; 413 past the body limit; 400 when the
+/// client went away.
 async fn next_chunk(
     stream: &mut axum::body::BodyDataStream,
     idle: Duration,
@@ -203,15 +219,26 @@ async fn next_chunk(
         None => Ok(None),
         Some(Ok(chunk)) => Ok(Some(chunk)),
         Some(Err(e)) if crate::auth::is_length_limit(&e) => Err(ApiError::too_large(limit)),
-        Some(Err(_)) => Err(ApiError::bad_request(
-            "body_interrupted",
-            "the upload was interrupted; send it again",
-        )),
+        Some(Err(e)) => match crate::pace::too_slow(&e) {
+            Some(slow) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "upload_too_slow",
+                format!(
+                    "the upload arrived slower than {} bytes per second; send it again",
+                    slow.floor
+                ),
+            )),
+            None => Err(ApiError::bad_request(
+                "body_interrupted",
+                "the upload was interrupted; send it again",
+            )),
+        },
     }
 }
 
-/// 503 when no upload buffer came free in time.
-fn busy() -> ApiError {
+/// 503 when no upload buffer (or no share of one) came free in time.
+fn busy(state: &AppState) -> ApiError {
+    inc(&state.metrics.uploads_busy);
     let mut e = ApiError::unavailable(
         "busy",
         "the store is receiving as many uploads as it can hold; try again shortly",

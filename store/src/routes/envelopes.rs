@@ -34,7 +34,7 @@ pub(crate) async fn upload(
     let _gauge = GaugeGuard::new(&state.metrics.uploads_in_flight);
     let r = async {
         upload::check_length(&headers, limit)?;
-        let staged = upload::receive(&state, body, limit).await?;
+        let staged = upload::receive(&state, body, limit, &[head.who.holder()]).await?;
         if staged.blake3 != head.content_digest {
             inc(&state.metrics.auth_failures);
             return Err(ApiError::unauthorized(

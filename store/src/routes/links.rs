@@ -160,6 +160,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let holders = auth.holders();
     let link = auth.link;
     let id: EnvelopeId = id
         .parse()
@@ -173,14 +174,14 @@ pub(crate) async fn upload(
             let row = state.db(move |c| c.envelope(id)).await?;
             return match row {
                 Some(r) if r.link_id == Some(link.link_id) => {
-                    let staged = upload::receive(&state, body, limit).await?;
+                    let staged = upload::receive(&state, body, limit, &holders).await?;
                     upload::existing(&state, &staged, &r)
                 }
                 _ => Err(ApiError::gone()),
             };
         }
         upload::check_length(&headers, limit)?;
-        let staged = upload::receive(&state, body, limit).await?;
+        let staged = upload::receive(&state, body, limit, &holders).await?;
         if let Some(resp) = upload::precheck(&state, &staged, id).await? {
             return Ok(resp);
         }
