@@ -32,7 +32,7 @@ pub const CONSENT_EXTENSION: &str = "urn:sealcam:fhir:extension:consent";
 /// `source`, `device_capture` / `patient_link` / `desktop_import`).
 pub const SOURCE_EXTENSION: &str = "urn:sealcam:fhir:extension:source";
 /// Extension: what the records workstation verified about the sender
-/// (`valueCode`: `verified-device` or `unsigned-patient-link`).
+/// (`valueCode`: `verified-device` or `verified-patient-link`).
 pub const SENDER_EXTENSION: &str = "urn:sealcam:fhir:extension:sender";
 
 /// Who sent the envelope, as `records pull` established it.
@@ -45,9 +45,14 @@ pub enum Sender<'a> {
         /// The clinician the certificate names.
         certified: &'a Clinician,
     },
-    /// Unsigned, sent by a patient through an upload link: the sender is
-    /// not authenticated.
-    PatientLink,
+    /// Unsigned, sent by a patient through an upload link whose creator's
+    /// signed capability vouches for it (the patient is not authenticated;
+    /// the link is).
+    PatientLink {
+        /// Who made the link, in words ("device … certified for …", or
+        /// "staff key …").
+        vouched_by: String,
+    },
 }
 
 /// Everything the resource is made from.
@@ -111,7 +116,7 @@ fn clinician_reference(c: &Clinician) -> Value {
     json!({ "identifier": identifier, "display": c.name })
 }
 
-fn clinician_text(c: &Clinician) -> String {
+pub fn clinician_text(c: &Clinician) -> String {
     format!(
         "{} ({} {})",
         c.name, c.registration_body, c.registration_number
@@ -177,7 +182,7 @@ pub fn media(input: &MediaInput<'_>) -> Value {
     }
     let sender_code = match input.sender {
         Sender::VerifiedDevice { .. } => "verified-device",
-        Sender::PatientLink => "unsigned-patient-link",
+        Sender::PatientLink { .. } => "verified-patient-link",
     };
     m.insert(
         "extension".into(),
@@ -218,7 +223,7 @@ pub fn media(input: &MediaInput<'_>) -> Value {
 
     // Operator: who took the image. For a patient link that is the
     // patient; the record's clinician issued the link and goes in a note.
-    if !matches!(input.sender, Sender::PatientLink) {
+    if !matches!(input.sender, Sender::PatientLink { .. }) {
         m.insert("operator".into(), clinician_reference(r.clinician()));
     }
 
@@ -297,11 +302,12 @@ pub fn media(input: &MediaInput<'_>) -> Value {
         consent_text.push_str(notes);
     }
     let mut notes = vec![json!({ "text": consent_text })];
-    if matches!(input.sender, Sender::PatientLink) {
+    if let Sender::PatientLink { vouched_by } = &input.sender {
         notes.push(json!({
             "text": format!(
-                "Submitted by the patient through a sealcam upload link issued by {}. \
-                 The sender is not authenticated (no device certificate).",
+                "Submitted by the patient through a sealcam upload link issued by {}, made \
+                 by {vouched_by}, which signed the link. The patient who sent it is not \
+                 authenticated (anyone holding the link could).",
                 clinician_text(r.clinician())
             )
         }));
@@ -448,7 +454,9 @@ mod tests {
             image: b"",
             content_type: "image/png",
             file_name: "image.png",
-            sender: Sender::PatientLink,
+            sender: Sender::PatientLink {
+                vouched_by: "device 00112233445566778899aabbccddeeff".into(),
+            },
             local_id_system: "https://trust.example/Id/mrn",
         });
         assert_eq!(
@@ -464,7 +472,7 @@ mod tests {
         assert_eq!(m["content"]["title"], "back");
         assert_eq!(m["content"]["size"], 0);
         assert_eq!(m["extension"][1]["valueCode"], "patient_link");
-        assert_eq!(m["extension"][2]["valueCode"], "unsigned-patient-link");
+        assert_eq!(m["extension"][2]["valueCode"], "verified-patient-link");
         let notes: Vec<&str> = m["note"]
             .as_array()
             .expect("notes")
@@ -472,6 +480,7 @@ mod tests {
             .map(|n| n["text"].as_str().expect("text"))
             .collect();
         assert!(notes[1].contains("patient through a sealcam upload link"));
+        assert!(notes[1].contains("device 00112233445566778899aabbccddeeff"));
         assert!(notes[1].contains("not authenticated"));
     }
 
@@ -500,7 +509,12 @@ mod tests {
         }
         let c = certified();
         for (json, sender) in [
-            (FULL, Sender::PatientLink),
+            (
+                FULL,
+                Sender::PatientLink {
+                    vouched_by: "staff key 00112233445566778899aabbccddeeff".into(),
+                },
+            ),
             (
                 MINIMAL,
                 Sender::VerifiedDevice {

@@ -198,6 +198,7 @@ impl RecordArgs {
             consent,
             source,
             dimensions: None,
+            link_capability: None,
         })
     }
 

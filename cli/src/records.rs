@@ -19,7 +19,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealcam_core::envelope::{
     self, CertificateStatus, EnvelopeId, OpenError, Opened, Sender, MAX_CLOCK_SKEW_SECS,
 };
-use sealcam_core::keys::{OrgPublicKey, RecipientIdentity, StaffSigningKey, StorePublicKey};
+use sealcam_core::keys::{
+    context_commitment, LinkCapability, LinkCreator as KeyLinkCreator, OrgPublicKey, RecipientId,
+    RecipientIdentity, StaffPublicKey, StaffSigningKey, StorePublicKey,
+};
 use sealcam_core::protocol::api::{ErrorBody, InboxEntry, Route};
 use sealcam_core::record::{MediaType, Source};
 use sealcam_relay::{StoreClient, TlsPin, MAX_SMALL_ANSWER};
@@ -114,6 +117,12 @@ pub struct PullArgs {
     /// Refuse envelopes larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = MAX_ENVELOPE_BYTES)]
     max_size: usize,
+    /// Another staff member's public key (`sealcamstaff1…`, or a file
+    /// holding it) whose patient links you accept: uploads through a link
+    /// they made are filed, not quarantined. Your own --auth-key is always
+    /// accepted; device-made links are checked with --org. Repeatable.
+    #[arg(long, value_name = "STAFFPUB")]
+    trust_staff_key: Vec<String>,
     /// Stop after this many envelopes in one run (run again for the rest).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_envelopes: usize,
@@ -263,6 +272,13 @@ fn pull(args: PullArgs) -> Result<()> {
     let staff: StaffSigningKey =
         keyfile::load_secret(&args.store.auth_key, &args.passphrase, "staff auth key")?;
 
+    let mut trusted_staff = vec![staff.public()];
+    for k in &args.trust_staff_key {
+        trusted_staff.push(keyfile::parse_public(
+            k,
+            "staff public key (--trust-staff-key)",
+        )?);
+    }
     // The store first: nothing is created on this workstation for a store
     // that cannot be reached or does not match its pin.
     let (client, store_key) = connect(&args.store)?;
@@ -280,6 +296,7 @@ fn pull(args: PullArgs) -> Result<()> {
         identity: &identity,
         org: &org,
         store_key: &store_key,
+        trusted_staff: &trusted_staff,
         out,
         quarantine: &quarantine,
         local_id_system: &args.local_id_system,
@@ -414,6 +431,7 @@ struct Puller<'a> {
     identity: &'a RecipientIdentity,
     org: &'a OrgPublicKey,
     store_key: &'a StorePublicKey,
+    trusted_staff: &'a [StaffPublicKey],
     out: &'a Path,
     quarantine: &'a Path,
     local_id_system: &'a str,
@@ -517,6 +535,11 @@ impl Puller<'_> {
             );
         }
         let received_at = entry.receipt.received_at;
+        // The recipients in its header (checked against a link's terms).
+        let recipients = match envelope::inspect(&bytes) {
+            Ok(h) => h.recipients,
+            Err(e) => return self.set_aside(id, Some(&bytes), format!("it cannot be opened: {e}")),
+        };
         // Decrypted in the download's own buffer: no second copy. A
         // failure other than "not for this key" is permanent: the
         // envelope is set aside with its ciphertext, fetched again.
@@ -545,7 +568,14 @@ impl Puller<'_> {
         let file_name = format!("image.{ext}");
         let record_json = Zeroizing::new(opened.record.to_json());
 
-        let (sender, quarantine_reason) = classify(&opened, self.org, received_at);
+        let link = LinkCheck {
+            org: self.org,
+            trusted_staff: self.trusted_staff,
+            received_at,
+            recipients: &recipients,
+            entry,
+        };
+        let (sender, quarantine_reason) = classify(&opened, self.org, received_at, &link);
         if let Some(why) = quarantine_reason {
             prepare_dir(self.quarantine)?;
             let reason = format!(
@@ -636,6 +666,7 @@ fn classify<'a>(
     opened: &'a Opened,
     org: &OrgPublicKey,
     received_at: u64,
+    link: &LinkCheck<'_>,
 ) -> (Option<fhir::Sender<'a>>, Option<String>) {
     match &opened.sender {
         Sender::Device {
@@ -690,10 +721,15 @@ fn classify<'a>(
                 Some("the sender's device certificate was not checked".to_string()),
             ),
         },
-        // Patients' uploads carry no device certificate: accepted as
-        // patient-submitted, but only if the record says so.
+        // Patients' uploads carry no device certificate: filed as
+        // patient-submitted only when the record says so and the link's
+        // capability, sealed inside, shows an enrolled key made the link
+        // (a store cannot mint one) and allowed this upload.
         Sender::Unsigned if opened.record.source() == Source::PatientLink => {
-            (Some(fhir::Sender::PatientLink), None)
+            match check_link(opened, link) {
+                Ok(vouched_by) => (Some(fhir::Sender::PatientLink { vouched_by }), None),
+                Err(why) => (None, Some(why)),
+            }
         }
         Sender::Unsigned => (
             None,
@@ -704,6 +740,52 @@ fn classify<'a>(
             )),
         ),
     }
+}
+
+/// What a patient-link upload is checked against.
+struct LinkCheck<'a> {
+    org: &'a OrgPublicKey,
+    /// Staff keys whose links this workstation accepts (its own, and
+    /// --trust-staff-key).
+    trusted_staff: &'a [StaffPublicKey],
+    /// When the store received it (its signed receipt).
+    received_at: u64,
+    /// The recipients in the envelope's header.
+    recipients: &'a [RecipientId],
+    /// The inbox entry: the link and context the store attached.
+    entry: &'a InboxEntry,
+}
+
+/// Checks the capability sealed in a patient-link upload's record; the
+/// creator in words, or why it is not vouched for.
+fn check_link(opened: &Opened, c: &LinkCheck<'_>) -> Result<String, String> {
+    let Some(bytes) = opened.record.link_capability() else {
+        return Err(
+            "it is an unsigned patient upload without a link capability: no enrolled key \
+             vouches for the link it came through (anyone able to write to the store could \
+             have made it)"
+                .into(),
+        );
+    };
+    let cap = LinkCapability::from_bytes(bytes)
+        .map_err(|_| "its link capability is malformed".to_string())?;
+    cap.vouches_for(c.org, c.trusted_staff, c.received_at, c.recipients)
+        .map_err(|e| format!("its link capability does not vouch for it: {e}"))?;
+    let terms = cap.terms();
+    if c.entry.link_id.map(|l| l.0) != Some(terms.link_id) {
+        return Err("the store says it came through another link than its capability names".into());
+    }
+    if context_commitment(c.entry.context.as_deref()) != terms.context_blake3 {
+        return Err("the context the store attached is not the one its link was made with".into());
+    }
+    Ok(match cap.creator() {
+        KeyLinkCreator::Device(cert) => format!(
+            "device {} certified for {}",
+            cert.device_key().id(),
+            fhir::clinician_text(cert.clinician())
+        ),
+        KeyLinkCreator::Staff(key) => format!("staff key {}", key.id()),
+    })
 }
 
 /// The FHIR content type and file extension of an image.

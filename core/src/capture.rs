@@ -43,6 +43,10 @@ pub struct RecordDraft {
     pub source: Source,
     /// The image's width and height in pixels, when the caller knows them.
     pub dimensions: Option<(u32, u32)>,
+    /// For a patient-link upload: the link's capability as the page
+    /// received it (sealed with the record, so records staff can check who
+    /// made the link).
+    pub link_capability: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for RecordDraft {
@@ -70,6 +74,7 @@ impl RecordDraft {
             consent: record.consent().clone(),
             source: record.source(),
             dimensions: image.width().zip(image.height()),
+            link_capability: record.link_capability().map(<[u8]>::to_vec),
         }
     }
 
@@ -171,7 +176,7 @@ impl RecordDraft {
             },
         };
         let image = ImageInfo::for_image(media_type, sanitized, width, height)?;
-        ClinicalRecord::new(
+        let record = ClinicalRecord::new(
             self.patient.clone(),
             self.body_site.clone(),
             Capture {
@@ -182,7 +187,11 @@ impl RecordDraft {
             self.consent.clone(),
             self.source,
             image,
-        )
+        )?;
+        match &self.link_capability {
+            Some(c) => record.with_link_capability(c.clone()),
+            None => Ok(record),
+        }
     }
 }
 

@@ -285,6 +285,7 @@ impl From<&RecordError> for ErrorCode {
             | R::ImageSha256
             | R::ImageHashMismatch
             | R::TooLarge { .. }
+            | R::LinkCapability
             | R::UnsupportedVersion => ErrorCode::RecordInvalid,
         }
     }

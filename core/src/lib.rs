@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod display_text;
 pub mod envelope;
 mod error_code;
 pub mod hex;

@@ -49,8 +49,8 @@ use home::Home;
 use sealcam_core::capture::{self, RecordDraft};
 use sealcam_core::envelope::{self, EnvelopeId, Signer};
 use sealcam_core::keys::{
-    decode_key_file, encode_key_file, CertificateError, DeviceCertificate, DeviceSigningKey,
-    KeyError, Recipient, SignedDirectory,
+    context_commitment, decode_key_file, encode_key_file, CertificateError, DeviceCertificate,
+    DeviceSigningKey, KeyError, LinkCapability, LinkSigner, LinkTerms, Recipient, SignedDirectory,
 };
 use sealcam_core::protocol::api::{CreateLink, LinkCreated, Route};
 use sealcam_core::sanitize;
@@ -717,10 +717,14 @@ impl Relay {
         e
     }
 
-    /// Creates a patient link on the store (this device as its creator).
-    /// `None` takes the store's defaults (7 days, 5 uploads). `context` is
-    /// an opaque blob, sealed by the caller to the recipients, that the
-    /// store attaches to every upload through the link.
+    /// Creates a patient link on the store, this device as its creator,
+    /// vouched for by a capability this device signs
+    /// ([`sealcam_core::keys::LinkCapability`]): the link sends to the
+    /// recipients of the directory held now, and records staff can check
+    /// who made it. `None` takes the store's defaults (as `GET /v1/info`
+    /// gives them). `context` is an opaque blob, sealed by the caller to
+    /// the recipients, that the store attaches to every upload through the
+    /// link; the capability commits to it.
     pub fn create_link(
         &self,
         expires_in_secs: Option<u64>,
@@ -728,13 +732,47 @@ impl Relay {
         max_bytes: Option<u64>,
         context: Option<&[u8]>,
     ) -> Result<PatientLink, RelayError> {
+        let now = unix_now();
+        let (certificate, recipients) = self.sealing_material(now)?;
+        let defaults = self.client.info()?.limits;
+        let max_uploads = match max_uploads {
+            Some(n) => u32::try_from(n).map_err(|_| RelayError::Store {
+                status: 400,
+                message: "a link allows at most 4294967295 uploads".to_owned(),
+            })?,
+            None => defaults.link_default_max_uploads,
+        };
+        let lifetime = expires_in_secs.unwrap_or(defaults.link_default_expires_in_secs);
+        let mut link_id = [0u8; 16];
+        getrandom::fill(&mut link_id)
+            .map_err(|_| RelayError::Internal("the random number generator failed"))?;
+        let terms = LinkTerms {
+            org_id: self.config.org_key.id(),
+            link_id,
+            created_at: now,
+            expires_at: now.saturating_add(lifetime),
+            max_uploads,
+            max_bytes: max_bytes.unwrap_or(defaults.link_default_max_bytes),
+            context_blake3: context_commitment(context),
+            recipients: recipients.iter().map(Recipient::id).collect(),
+        };
+        let capability = LinkCapability::sign(
+            terms,
+            LinkSigner::Device {
+                key: &self.key,
+                certificate: &certificate,
+            },
+        )
+        .map_err(|_| RelayError::Store {
+            status: 400,
+            message: "max_uploads and max_bytes must be at least 1".to_owned(),
+        })?;
         let body = CreateLink {
+            capability: Some(capability.to_bytes()),
             context: context.map(<[u8]>::to_vec),
-            expires_in_secs,
-            max_bytes,
-            // More than u32 is more than any store allows: it refuses it
-            // (400 bad_max_uploads), as it did before.
-            max_uploads: max_uploads.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            expires_in_secs: None,
+            max_bytes: None,
+            max_uploads: None,
         };
         let created: LinkCreated = self
             .client

@@ -211,6 +211,7 @@ fn link_uploads_are_counted_atomically() {
         max_bytes: 100,
         revoked_at: None,
         context: None,
+        capability: None,
     };
     c.create_link(&link, [9; 32], ev(0)).expect("create");
     let row = |i: u8| EnvelopeRow {

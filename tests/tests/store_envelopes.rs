@@ -386,6 +386,7 @@ async fn links_limits_expiry_revocation_replay() {
         .post_json(
             "/v1/links",
             &CreateLink {
+                capability: None,
                 context: Some(context.clone()),
                 expires_in_secs: Some(3600),
                 max_bytes: None,
@@ -475,6 +476,7 @@ async fn links_limits_expiry_revocation_replay() {
         .create_link(
             &d0,
             CreateLink {
+                capability: None,
                 max_bytes: Some(2000),
                 max_uploads: Some(5),
                 ..CreateLink::default()
@@ -533,6 +535,7 @@ async fn links_limits_expiry_revocation_replay() {
         .create_link(
             &d0,
             CreateLink {
+                capability: None,
                 expires_in_secs: Some(1),
                 ..CreateLink::default()
             },
@@ -966,6 +969,7 @@ async fn link_upload_checks_a_signed_envelopes_signature() {
         .create_link(
             &w.device_actor(0),
             CreateLink {
+                capability: None,
                 max_uploads: Some(5),
                 ..CreateLink::default()
             },

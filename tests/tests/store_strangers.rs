@@ -453,6 +453,7 @@ async fn a_principal_holds_at_most_its_share_of_upload_buffers() {
         .create_link(
             &w.device_actor(0),
             sealcam_core::protocol::api::CreateLink {
+                capability: None,
                 context: None,
                 expires_in_secs: None,
                 max_bytes: None,

@@ -18,8 +18,8 @@ pub(crate) fn check_text(s: &str, min_chars: usize, max_chars: usize) -> Result<
     if n > max_chars {
         return Err("a text field is too long");
     }
-    if s.chars().any(char::is_control) {
-        return Err("a text field contains control characters");
+    if !crate::display_text::is_display_safe(s) {
+        return Err("a text field contains control or text-direction characters");
     }
     if s.trim() != s {
         return Err("a text field has leading or trailing white space");

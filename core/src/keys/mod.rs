@@ -12,6 +12,7 @@
 //! | [`RecipientId`], [`OrgId`], [`DeviceId`], [`StaffId`], [`StoreId`] | 16-byte key ids | 32 lower-case hex characters |
 //! | [`DeviceCertificate`] | organisation-signed binding of a device key to a clinician | binary |
 //! | [`SignedDirectory`] | organisation-signed list of recipients | binary |
+//! | [`LinkCapability`] | a patient link's terms, signed by the device or staff member who made it | binary |
 //!
 //! Key files (text, one key each, optionally passphrase-protected with
 //! Argon2id and AES-256-GCM): [`encode_identity_file`] /
@@ -28,6 +29,7 @@ mod error;
 mod id;
 mod identity_file;
 mod kind;
+mod link;
 mod passphrase;
 mod recipient;
 mod signing;
@@ -44,6 +46,10 @@ pub use identity_file::{
     encode_key_file_with_params,
 };
 pub use kind::{SecretKey, SecretKeyKind};
+pub use link::{
+    context_commitment, LinkCapability, LinkCreator, LinkError, LinkSigner, LinkTerms,
+    MAX_LINK_RECIPIENTS,
+};
 pub use passphrase::KdfParams;
 pub use recipient::{Recipient, RecipientIdentity};
 pub use signing::{

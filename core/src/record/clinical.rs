@@ -44,8 +44,27 @@ pub struct ClinicalRecord {
     device_id: Option<DeviceIdHex>,
     consent: Consent,
     source: Source,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_capability"
+    )]
+    link_capability: Option<Vec<u8>>,
     image: ImageInfo,
 }
+
+/// The link capability as base64url (no padding).
+fn serialize_capability<S: serde::Serializer>(
+    c: &Option<Vec<u8>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(bytes) => serializer.serialize_str(&crate::protocol::text::b64(bytes)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// The largest link capability a record carries (its encoding's limit).
+const MAX_CAPABILITY_BYTES: usize = 4096;
 
 impl ClinicalRecord {
     /// The record format version this code writes and reads.
@@ -93,8 +112,32 @@ impl ClinicalRecord {
             device_id,
             consent,
             source,
+            link_capability: None,
             image,
         })
+    }
+
+    /// This record with the patient link's capability (the bytes of a
+    /// [`crate::keys::LinkCapability`], as the upload page received it),
+    /// which lets a records workstation check who made the link. Only a
+    /// `patient_link` record carries one ([`RecordError::LinkCapability`]).
+    /// The bytes are checked for their form when the capability is
+    /// verified, not here.
+    pub fn with_link_capability(mut self, capability: Vec<u8>) -> Result<Self, RecordError> {
+        if self.source != Source::PatientLink
+            || capability.is_empty()
+            || capability.len() > MAX_CAPABILITY_BYTES
+        {
+            return Err(RecordError::LinkCapability);
+        }
+        self.link_capability = Some(capability);
+        Ok(self)
+    }
+
+    /// The patient link's capability, for a `patient_link` record that
+    /// carries one.
+    pub fn link_capability(&self) -> Option<&[u8]> {
+        self.link_capability.as_deref()
     }
 
     /// This record, describing a different (sanitized) image and device:
@@ -244,6 +287,7 @@ struct RawRecord {
     device_id: Option<String>,
     consent: RawConsent,
     source: String,
+    link_capability: Option<String>,
     image: RawImageInfo,
 }
 
@@ -266,7 +310,11 @@ impl TryFrom<RawRecord> for ClinicalRecord {
         let consent = Consent::try_from(raw.consent)?;
         let source = Source::from_canonical(&raw.source)?;
         let image = ImageInfo::try_from(raw.image)?;
-        ClinicalRecord::new(
+        let capability = raw
+            .link_capability
+            .map(|c| crate::protocol::text::parse_b64_vec(&c).ok_or(RecordError::LinkCapability))
+            .transpose()?;
+        let record = ClinicalRecord::new(
             patient,
             body_site,
             Capture {
@@ -277,7 +325,11 @@ impl TryFrom<RawRecord> for ClinicalRecord {
             consent,
             source,
             image,
-        )
+        )?;
+        match capability {
+            Some(c) => record.with_link_capability(c),
+            None => Ok(record),
+        }
     }
 }
 

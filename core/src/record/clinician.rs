@@ -48,7 +48,9 @@ impl RegistrationBody {
             "HCPC" => RegistrationBody::Hcpc,
             "GDC" => RegistrationBody::Gdc,
             "GPHC" => RegistrationBody::Gphc,
-            _ if (1..=32).contains(&s.chars().count()) && !s.chars().any(char::is_control) => {
+            _ if (1..=32).contains(&s.chars().count())
+                && crate::display_text::is_display_safe(s) =>
+            {
                 RegistrationBody::Other(s.to_string())
             }
             _ => return Err(ClinicianError::RegistrationBody),
@@ -93,7 +95,8 @@ impl Clinician {
         registration_number: &str,
     ) -> Result<Self, ClinicianError> {
         let name = name.trim();
-        if !(1..=200).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+        if !(1..=200).contains(&name.chars().count()) || !crate::display_text::is_display_safe(name)
+        {
             return Err(ClinicianError::Name);
         }
         let number = registration_number.trim();
@@ -152,8 +155,11 @@ impl TryFrom<RawClinician> for Clinician {
 /// Why clinician details were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClinicianError {
-    /// The name is empty, too long or holds control characters.
-    #[error("clinician name must be 1 to 200 characters without control characters")]
+    /// The name is empty, too long or holds control or text-direction
+    /// characters.
+    #[error(
+        "clinician name must be 1 to 200 characters without control or text-direction characters"
+    )]
     Name,
     /// The registration body is empty, too long or holds control characters.
     #[error("registration body must be GMC, NMC, HCPC, GDC, GPhC or another 1 to 32 character abbreviation")]

@@ -143,6 +143,10 @@ pub enum RecordError {
         /// The field's name.
         field: &'static str,
     },
+    /// `link_capability` is not base64url of 1 to 4096 bytes, or the record
+    /// is not a `patient_link` record.
+    #[error("link_capability must be the base64url of the link's capability (at most 4096 bytes), and only a patient_link record carries one")]
+    LinkCapability,
     /// The record's `version` is not one this code reads.
     #[error("clinical record version is not supported: this sealcam reads version 1 records; update sealcam")]
     UnsupportedVersion,
@@ -235,6 +239,7 @@ mod tests {
             ImageHashMismatch,
             TooLarge { size: 2, limit: 1 },
             SetByPipeline { field: "image" },
+            LinkCapability,
             UnsupportedVersion,
             JsonSyntax { line: 1, column: 2 },
             UnknownField { line: 1, column: 2 },

@@ -25,11 +25,7 @@ pub(crate) fn redacted_option<T>(value: &Option<T>) -> Option<Redacted> {
     value.as_ref().map(|_| Redacted)
 }
 
-/// Characters that reorder how text is displayed (the "Trojan Source" set):
-/// embeddings, overrides and isolates. They let one name look like another.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+use crate::display_text::is_bidi_control;
 
 /// A single line of text: trimmed, `1..=max` characters, no control or
 /// bidirectional-override characters. `None` when the rule is broken.
@@ -137,6 +133,7 @@ const FIELD_NAMES: &[&str] = &[
     "notes",
     "signature_image_sha256",
     "source",
+    "link_capability",
     "image",
     "media_type",
     "width",

@@ -182,6 +182,11 @@ pub struct Link {
     pub revoked_at: Option<u64>,
     /// Opaque sealed context attached to each upload's inbox entry.
     pub context: Option<Vec<u8>>,
+    /// The creator's signed capability (`keys::LinkCapability` bytes),
+    /// checked when the link was made; served to the patient's page, which
+    /// seals it into each upload. `None` for a link made without one: its
+    /// uploads are quarantined by records pull.
+    pub capability: Option<Vec<u8>>,
 }
 
 impl Link {

@@ -23,7 +23,7 @@ use crate::ids::{unix_now, EnrolmentId, LinkId};
 
 /// The catalog layout version (`PRAGMA user_version`). A data directory
 /// written with another layout is refused rather than misread.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Refuses a catalog of another layout: version 0 with tables is the
 /// pre-release layout of 2026-11 (SHA-256 envelope digests).
@@ -110,7 +110,8 @@ CREATE TABLE IF NOT EXISTS links (
     max_uploads INTEGER NOT NULL,
     max_bytes INTEGER NOT NULL,
     revoked_at INTEGER,
-    context BLOB
+    context BLOB,
+    capability BLOB
 );
 CREATE TABLE IF NOT EXISTS nonces (
     key TEXT NOT NULL,
@@ -369,10 +370,11 @@ struct RawLink {
     max_bytes: u64,
     revoked_at: Option<u64>,
     context: Option<Vec<u8>>,
+    capability: Option<Vec<u8>>,
 }
 
 const LINK_COLS: &str =
-    "link_id, created_by, created_at, expires_at, uploads, max_uploads, max_bytes, revoked_at, context";
+    "link_id, created_by, created_at, expires_at, uploads, max_uploads, max_bytes, revoked_at, context, capability";
 
 fn raw_link(r: &Row<'_>) -> rusqlite::Result<RawLink> {
     Ok(RawLink {
@@ -385,6 +387,7 @@ fn raw_link(r: &Row<'_>) -> rusqlite::Result<RawLink> {
         max_bytes: u64_col(r, 6)?,
         revoked_at: opt_u64_col(r, 7)?,
         context: r.get(8)?,
+        capability: r.get(9)?,
     })
 }
 
@@ -407,6 +410,7 @@ fn link_from(raw: RawLink) -> CatalogResult<Link> {
         max_bytes: raw.max_bytes,
         revoked_at: raw.revoked_at,
         context: raw.context,
+        capability: raw.capability,
     })
 }
 
@@ -1110,10 +1114,10 @@ impl Catalog for SqliteCatalog {
     fn create_link(&self, l: &Link, token_hash: [u8; 32], audit: AuditEvent) -> CatalogResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        let r = tx.execute(
             "INSERT INTO links (link_id, token_hash, created_by, created_at, expires_at, uploads,
-                                max_uploads, max_bytes, context)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)",
+                                max_uploads, max_bytes, context, capability)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9)",
             params![
                 l.link_id.to_string(),
                 &token_hash[..],
@@ -1122,9 +1126,17 @@ impl Catalog for SqliteCatalog {
                 i(l.expires_at),
                 l.max_uploads,
                 i(l.max_bytes),
-                l.context
+                l.context,
+                l.capability
             ],
-        )?;
+        );
+        match r {
+            // A link id the creator chose twice (in its capability).
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
+            r => {
+                r?;
+            }
+        }
         append(&tx, l.created_at, &audit)?;
         tx.commit()?;
         Ok(())

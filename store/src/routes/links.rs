@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use sealcam_core::envelope::EnvelopeId;
+use sealcam_core::keys::{context_commitment, LinkCapability, LinkCreator as KeyCreator};
 use sealcam_core::protocol::api::{CreateLink, LinkCreated, LinkInfo, LinkSummary};
 
 use crate::audit::{Action, AuditEvent};
@@ -41,6 +42,96 @@ fn summary(l: &Link, now: u64) -> LinkSummary {
     }
 }
 
+/// The terms of a link, from its capability (checked) or from the request.
+struct Terms {
+    link_id: LinkId,
+    created_at: u64,
+    expires_at: u64,
+    max_uploads: u32,
+    max_bytes: u64,
+}
+
+/// Checks a creator's capability before a link is made from it: well
+/// formed, for this organisation, signed by the caller (a device with a
+/// certificate valid now, or the staff member's own auth key), made now,
+/// within the store's limits, naming only recipients in the published
+/// directory, and committing to the context sent with it.
+async fn checked_capability(
+    state: &AppState,
+    who: &Principal,
+    bytes: &[u8],
+    context: Option<&[u8]>,
+    now: u64,
+) -> Result<Terms, ApiError> {
+    let bad = |m: &str| ApiError::bad_request("bad_capability", format!("the capability {m}"));
+    let cap = LinkCapability::from_bytes(bytes).map_err(|_| bad("is malformed"))?;
+    let org = state
+        .db(|c| c.org_key())
+        .await?
+        .ok_or_else(|| bad("cannot be checked before the store is bootstrapped"))?;
+    let signed_by_caller = match (cap.creator(), who) {
+        (KeyCreator::Device(cert), Principal::Device(d)) => cert.device_key() == &d.device_key,
+        (KeyCreator::Staff(key), Principal::Staff(s)) => *key == s.auth_key,
+        _ => false,
+    };
+    if !signed_by_caller {
+        return Err(bad("is not made by the caller"));
+    }
+    let trusted: Vec<_> = match who {
+        Principal::Staff(s) => vec![s.auth_key],
+        _ => Vec::new(),
+    };
+    cap.verify_creator(&org, &trusted)
+        .map_err(|e| bad(&format!("does not verify: {e}")))?;
+    if let KeyCreator::Device(cert) = cap.creator() {
+        cert.verify(&org, now)
+            .map_err(|e| bad(&format!("names a device certificate not valid now: {e}")))?;
+    }
+    let t = cap.terms();
+    if t.created_at.abs_diff(now) > sealcam_core::envelope::MAX_CLOCK_SKEW_SECS {
+        return Err(bad("was not made now (check the creating device's clock)"));
+    }
+    let d = &state.config.links;
+    let lifetime = t.expires_at.saturating_sub(now);
+    if lifetime == 0 || lifetime > d.max_expires_in_secs {
+        return Err(bad(&format!(
+            "must expire within {} seconds from now",
+            d.max_expires_in_secs
+        )));
+    }
+    if t.max_uploads > d.max_max_uploads {
+        return Err(bad(&format!(
+            "allows more than {} uploads",
+            d.max_max_uploads
+        )));
+    }
+    if t.max_bytes > state.config.limits.max_envelope_bytes {
+        return Err(bad(&format!(
+            "allows uploads larger than {} bytes",
+            state.config.limits.max_envelope_bytes
+        )));
+    }
+    if t.context_blake3 != context_commitment(context) {
+        return Err(bad("does not commit to the context sent with it"));
+    }
+    let dir = state
+        .db(|c| c.directory())
+        .await?
+        .ok_or_else(|| bad("cannot be checked: no recipient directory is published"))?;
+    if let Some(r) = t.recipients.iter().find(|r| !dir.recipients.contains(r)) {
+        return Err(bad(&format!(
+            "names recipient {r}, not in the published directory"
+        )));
+    }
+    Ok(Terms {
+        link_id: LinkId(t.link_id),
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        max_uploads: t.max_uploads,
+        max_bytes: t.max_bytes,
+    })
+}
+
 pub(crate) async fn create(
     State(state): State<AppState>,
     req: Signed,
@@ -48,6 +139,59 @@ pub(crate) async fn create(
     let by = creator(&req.who)?;
     // The context is checked here (base64url, at most 64 KiB).
     let b: CreateLink = super::body(&req.body)?;
+    let now = unix_now();
+    let terms = match &b.capability {
+        Some(cap) => checked_capability(&state, &req.who, cap, b.context.as_deref(), now).await?,
+        None => request_terms(&state, &b, now)?,
+    };
+    let token = LinkToken::generate();
+    let link = Link {
+        link_id: terms.link_id,
+        created_by: by,
+        created_at: terms.created_at,
+        expires_at: terms.expires_at,
+        uploads: 0,
+        max_uploads: terms.max_uploads,
+        max_bytes: terms.max_bytes,
+        revoked_at: None,
+        context: b.context,
+        capability: b.capability,
+    };
+    let (link_id, expires_at, max_uploads, max_bytes) = (
+        link.link_id,
+        link.expires_at,
+        link.max_uploads,
+        link.max_bytes,
+    );
+    let hash = token.hash();
+    let ev = AuditEvent::new(Action::LinkCreate, req.who.actor(), link_id.to_string()).with_detail(
+        serde_json::json!({"expires_at": expires_at, "max_uploads": max_uploads, "max_bytes": max_bytes}),
+    );
+    state
+        .db(move |c| c.create_link(&link, hash, ev))
+        .await
+        .map_err(|e| match e.status {
+            StatusCode::CONFLICT => ApiError::conflict(
+                "link_exists",
+                "a link with this id exists: make a new capability (a fresh link id)",
+            ),
+            _ => e,
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkCreated {
+            expires_at,
+            link_id,
+            max_bytes,
+            max_uploads,
+            token,
+        }),
+    ))
+}
+
+/// The terms of a link made without a capability: the request's values or
+/// the store's defaults, within its maxima.
+fn request_terms(state: &AppState, b: &CreateLink, now: u64) -> Result<Terms, ApiError> {
     let d = &state.config.links;
     let bad = |code, m: String| ApiError::bad_request(code, m);
     let lifetime = b.expires_in_secs.unwrap_or(d.default_expires_in_secs);
@@ -72,36 +216,13 @@ pub(crate) async fn create(
             format!("max_bytes must be 1 to {ceiling}"),
         ));
     }
-    let context = b.context;
-    let now = unix_now();
-    let token = LinkToken::generate();
-    let link = Link {
+    Ok(Terms {
         link_id: LinkId::random(),
-        created_by: by,
         created_at: now,
         expires_at: now + lifetime,
-        uploads: 0,
         max_uploads,
         max_bytes,
-        revoked_at: None,
-        context,
-    };
-    let (link_id, expires_at) = (link.link_id, link.expires_at);
-    let hash = token.hash();
-    let ev = AuditEvent::new(Action::LinkCreate, req.who.actor(), link_id.to_string()).with_detail(
-        serde_json::json!({"expires_at": expires_at, "max_uploads": max_uploads, "max_bytes": max_bytes}),
-    );
-    state.db(move |c| c.create_link(&link, hash, ev)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(LinkCreated {
-            expires_at,
-            link_id,
-            max_bytes,
-            max_uploads,
-            token,
-        }),
-    ))
+    })
 }
 
 pub(crate) async fn list(
@@ -146,6 +267,7 @@ pub(crate) async fn info(auth: LinkAuth) -> Result<Json<LinkInfo>, ApiError> {
         return Err(ApiError::gone());
     }
     Ok(Json(LinkInfo {
+        capability: l.capability.clone(),
         expires_at: l.expires_at,
         link_id: l.link_id,
         max_bytes: l.max_bytes,
@@ -187,6 +309,20 @@ pub(crate) async fn upload(
         }
         let org = state.db(|c| c.org_key()).await?.map(Box::new);
         let h = upload::check(&state, &staged, id, CheckMode::Link { org }).await?;
+        // A link sends only to the recipients its creator named.
+        if let Some(bytes) = &link.capability {
+            let cap = LinkCapability::from_bytes(bytes).map_err(|_| ApiError::internal())?;
+            if let Some(r) = h
+                .recipients
+                .iter()
+                .find(|r| !cap.terms().recipients.contains(r))
+            {
+                return Err(ApiError::bad_request(
+                    "invalid_envelope",
+                    format!("recipient {r} is not one this link sends to"),
+                ));
+            }
+        }
         let row = EnvelopeRow {
             id,
             blake3: staged.blake3,

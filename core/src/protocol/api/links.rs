@@ -14,10 +14,16 @@ use crate::protocol::text::parse_b64_vec;
 pub const MAX_LINK_CONTEXT_BYTES: usize = 64 * 1024;
 
 /// `POST /v1/links`: every field optional; the store's defaults and
-/// maxima apply (docs/API.md).
+/// maxima apply (docs/API.md). With a `capability` (the creator's signed
+/// `keys::LinkCapability`), the link's id, lifetime, limits and recipients
+/// are the capability's, and the other limit fields must be left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawCreateLink")]
 pub struct CreateLink {
+    /// The creator's signed link capability (base64url): what lets records
+    /// staff file the link's uploads as vouched for.
+    #[serde(with = "opt_b64_vec", skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Vec<u8>>,
     /// An opaque blob (sealed by the creator to the recipients) attached
     /// to every upload's inbox entry; at most [`MAX_LINK_CONTEXT_BYTES`].
     #[serde(with = "opt_b64_vec", skip_serializing_if = "Option::is_none")]
@@ -36,6 +42,7 @@ pub struct CreateLink {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCreateLink {
+    capability: Option<String>,
     context: Option<String>,
     expires_in_secs: Option<u64>,
     max_bytes: Option<u64>,
@@ -56,7 +63,30 @@ impl TryFrom<RawCreateLink> for CreateLink {
                     })
             })
             .transpose()?;
+        let capability = raw
+            .capability
+            .map(|c| {
+                parse_b64_vec(&c)
+                    .filter(|v| !v.is_empty() && v.len() <= 4096)
+                    .ok_or(BodyError::Field {
+                        code: "bad_capability",
+                        message: "capability must be base64url (no padding), at most 4 KiB decoded",
+                    })
+            })
+            .transpose()?;
+        if capability.is_some()
+            && (raw.expires_in_secs.is_some()
+                || raw.max_bytes.is_some()
+                || raw.max_uploads.is_some())
+        {
+            return Err(BodyError::Field {
+                code: "bad_capability",
+                message: "with a capability, the link's lifetime and limits are the capability's: \
+                          leave out expires_in_secs, max_bytes and max_uploads",
+            });
+        }
         Ok(CreateLink {
+            capability,
             context,
             expires_in_secs: raw.expires_in_secs,
             max_bytes: raw.max_bytes,
@@ -109,8 +139,12 @@ pub struct LinkSummary {
 }
 
 /// `GET /v1/link` (link token): what the patient's page needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkInfo {
+    /// The creator's signed capability (base64url), which the page seals
+    /// into each upload's record; left out for a link made without one.
+    #[serde(default, with = "opt_b64_vec", skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Vec<u8>>,
     /// When it stops working (Unix seconds).
     pub expires_at: u64,
     /// Its public id.

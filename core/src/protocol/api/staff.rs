@@ -7,8 +7,9 @@ use super::words::StaffState;
 use super::{parse_json, BodyError, RequestBody};
 use crate::keys::{Recipient, StaffId, StaffPublicKey};
 
-/// A staff member's display name: 1 to 200 characters, no control
-/// characters, no surrounding white space.
+/// A staff member's display name: 1 to 200 characters, no control or
+/// text-direction characters ([`crate::display_text`]), no surrounding
+/// white space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StaffName(String);
 
@@ -20,7 +21,7 @@ impl StaffName {
     pub fn new(name: &str) -> Option<Self> {
         let name = name.trim();
         let ok = (1..=Self::MAX_CHARS).contains(&name.chars().count())
-            && !name.chars().any(char::is_control);
+            && crate::display_text::is_display_safe(name);
         ok.then(|| StaffName(name.to_string()))
     }
 

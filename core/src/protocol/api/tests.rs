@@ -306,6 +306,7 @@ fn answers_are_the_bytes_the_store_always_sent() {
     );
     same_bytes(
         &LinkInfo {
+            capability: None,
             expires_at: 1,
             link_id: link,
             max_bytes: 2,
@@ -438,6 +439,7 @@ fn requests_round_trip_through_the_stores_parser() {
         "{}"
     );
     let l = CreateLink {
+        capability: None,
         context: Some(b"opaque".to_vec()),
         expires_in_secs: Some(60),
         max_bytes: None,
@@ -445,6 +447,21 @@ fn requests_round_trip_through_the_stores_parser() {
     };
     let json = serde_json::to_vec(&l).expect("json");
     assert_eq!(CreateLink::from_json(&json), Ok(l));
+    // With a capability, the limits are the capability's alone.
+    let with = CreateLink {
+        capability: Some(vec![1, 2, 3]),
+        ..CreateLink::default()
+    };
+    let json = serde_json::to_vec(&with).expect("json");
+    assert_eq!(CreateLink::from_json(&json), Ok(with));
+    let both = br#"{"capability":"AQID","max_uploads":2}"#;
+    assert!(matches!(
+        CreateLink::from_json(both),
+        Err(BodyError::Field {
+            code: "bad_capability",
+            ..
+        })
+    ));
     assert_eq!(CreateLink::from_json(b"{}"), Ok(CreateLink::default()));
 }
 
