@@ -166,7 +166,7 @@ impl LinkCapability {
     /// expires_at`, limits at least 1) or a device key is not its
     /// certificate's.
     pub fn sign(terms: LinkTerms, signer: LinkSigner<'_>) -> Result<Self, KeyError> {
-        let (creator, sign): (LinkCreator, Box<dyn Fn(&[u8]) -> [u8; 64] + '_>) = match signer {
+        let creator = match &signer {
             LinkSigner::Device { key, certificate } => {
                 if certificate.device_key() != &key.public() {
                     return Err(KeyError::Invalid {
@@ -174,15 +174,16 @@ impl LinkCapability {
                         reason: "the device key is not the certificate's",
                     });
                 }
-                (
-                    LinkCreator::Device(certificate.clone()),
-                    Box::new(|m| key.sign(m)),
-                )
+                LinkCreator::Device((*certificate).clone())
             }
-            LinkSigner::Staff(key) => (LinkCreator::Staff(key.public()), Box::new(|m| key.sign(m))),
+            LinkSigner::Staff(key) => LinkCreator::Staff(key.public()),
         };
         let body = encode_body(&terms, &creator)?;
-        let signature = sign(&signed_message(&body));
+        let message = signed_message(&body);
+        let signature = match signer {
+            LinkSigner::Device { key, .. } => key.sign(&message),
+            LinkSigner::Staff(key) => key.sign(&message),
+        };
         Ok(LinkCapability {
             terms,
             creator,
