@@ -706,12 +706,14 @@ async fn fhir_output_validates_as_r4b_media() {
     for c in &cases {
         w.upload(d, &c.sealed).await.expect(201, "upload");
     }
-    // A patient's upload through a link: unsigned, accepted, marked.
-    let (_, token) = w
-        .create_link(&w.staff_actor(0), CreateLink::default())
-        .await;
+    // A patient's upload through a link: unsigned, accepted, marked. The
+    // link's capability (signed by staff 0, who pulls) is sealed in the
+    // record: it vouches for the upload.
+    let (_, token, capability) = w.create_vouched_link(0, 5).await;
     let image = jpeg_of_len(5000);
-    let rec = record(0, MediaType::Jpeg, &image, Source::PatientLink);
+    let rec = record(0, MediaType::Jpeg, &image, Source::PatientLink)
+        .with_link_capability(capability)
+        .expect("a patient-link record");
     let sealed = envelope::seal(
         &image,
         &rec,
@@ -752,7 +754,7 @@ async fn fhir_output_validates_as_r4b_media() {
         .collect();
     assert!(
         exts.iter()
-            .any(|e| e["valueCode"] == "unsigned-patient-link"),
+            .any(|e| e["valueCode"] == "verified-patient-link"),
         "the patient's upload is not marked as such"
     );
     assert!(m.get("operator").is_none() && m.get("device").is_none());

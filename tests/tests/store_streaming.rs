@@ -1159,11 +1159,11 @@ fn set_user_version(db: &Path, v: i64) {
         .expect("set user_version");
 }
 
-/// A store writes layout version 2; a data dir whose catalog has another
-/// version (0: the pre-release layout, 3: a newer one) is refused at
+/// A store writes layout version 3; a data dir whose catalog has another
+/// version (0: the pre-release layout, 4: a newer one) is refused at
 /// start-up, non-zero exit, naming the version and telling the operator to
 /// use a new --data directory, and the catalog is left as it was. Set back
-/// to 2, the same data dir starts again.
+/// to 3, the same data dir starts again.
 #[test]
 fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -1177,7 +1177,7 @@ fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
         "the store did not exit 0 on SIGTERM: {status:?}"
     );
     drop(store);
-    assert_eq!(user_version(&db), 2, "the catalog's layout version");
+    assert_eq!(user_version(&db), 3, "the catalog's layout version");
     let tables: i64 = rusqlite::Connection::open(&db)
         .expect("open the catalog")
         .query_row(
@@ -1188,7 +1188,7 @@ fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
         .expect("count tables");
     assert!(tables > 0, "the store created no tables");
 
-    for version in [0i64, 3] {
+    for version in [0i64, 4] {
         set_user_version(&db, version);
         let Some((status, stdout, stderr)) =
             serve_until_exit(&data, tmp.path(), Duration::from_secs(30))
@@ -1206,7 +1206,7 @@ fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
             "the error does not name the catalog's layout version: {ctx}"
         );
         assert!(
-            stderr.contains("version 2"),
+            stderr.contains("version 3"),
             "the error does not name the version the store reads: {ctx}"
         );
         assert!(
@@ -1220,13 +1220,13 @@ fn a_catalog_of_another_layout_version_is_refused_at_start_up() {
         );
     }
 
-    set_user_version(&db, 2);
+    set_user_version(&db, 3);
     let mut store = StoreProcess::start_in(&data, None);
     store.terminate();
     let status = store.wait_exit(Duration::from_secs(30));
     assert!(
         status.is_some_and(|s| s.success()),
-        "layout version 2 again: the store did not run and exit 0: {status:?}"
+        "layout version 3 again: the store did not run and exit 0: {status:?}"
     );
 }
 
