@@ -13,7 +13,7 @@ use sealcam_core::protocol::api::{CreateLink, LinkCreated, LinkInfo, LinkSummary
 use crate::audit::{Action, AuditEvent};
 use crate::auth::{LinkAuth, Principal, Signed};
 use crate::catalog::{Creator, EnvelopeRow, Link, Source};
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::ids::{unix_now, LinkId, LinkToken};
 use crate::metrics::{inc, GaugeGuard};
 use crate::state::AppState;
@@ -167,16 +167,18 @@ pub(crate) async fn create(
     let ev = AuditEvent::new(Action::LinkCreate, req.who.actor(), link_id.to_string()).with_detail(
         serde_json::json!({"expires_at": expires_at, "max_uploads": max_uploads, "max_bytes": max_bytes}),
     );
-    state
-        .db(move |c| c.create_link(&link, hash, ev))
-        .await
-        .map_err(|e| match e.status {
-            StatusCode::CONFLICT => ApiError::conflict(
-                "link_exists",
-                "a link with this id exists: make a new capability (a fresh link id)",
-            ),
-            _ => e,
-        })?;
+    let made = state
+        .db(move |c| match c.create_link(&link, hash, ev) {
+            Err(StoreError::Conflict) => Ok(false),
+            other => other.map(|()| true),
+        })
+        .await?;
+    if !made {
+        return Err(ApiError::conflict(
+            "link_exists",
+            "a link with this id exists: make a new capability (a fresh link id)",
+        ));
+    }
     Ok((
         StatusCode::CREATED,
         Json(LinkCreated {
