@@ -100,15 +100,24 @@ pub const MAX_SMALL_ANSWER: u64 = 4 * 1024 * 1024;
 /// The buffer is sized from the announced length (at most `limit`), so a
 /// large answer is not copied again as it grows.
 fn read_limited(response: Response, limit: u64) -> Result<Vec<u8>, RelayError> {
-    let too_large = || RelayError::AnswerTooLarge { limit };
     let announced = response.content_length();
+    read_bounded_body(response, announced, limit)
+}
+
+/// [`read_limited`] for any body: refuses an announced length over `limit`
+/// before reading, and stops reading one byte past `limit`.
+fn read_bounded_body(
+    body: impl Read,
+    announced: Option<u64>,
+    limit: u64,
+) -> Result<Vec<u8>, RelayError> {
+    let too_large = || RelayError::AnswerTooLarge { limit };
     if announced.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
     let capacity = usize::try_from(announced.unwrap_or(0).min(limit)).unwrap_or(0);
     let mut out = Vec::with_capacity(capacity);
-    response
-        .take(limit.saturating_add(1))
+    body.take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| RelayError::Network(format!("reading the store's answer failed: {e}")))?;
     if out.len() as u64 > limit {
@@ -501,5 +510,36 @@ mod tests {
         assert!(transient(503).is_transient());
         assert!(transient(401).is_transient());
         assert!(!transient(403).is_transient());
+    }
+
+    /// A body that counts what is read from it and never ends.
+    struct Endless<'a>(&'a std::cell::Cell<u64>);
+
+    impl Read for Endless<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(0x5a);
+            self.0.set(self.0.get() + buf.len() as u64);
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn answers_are_read_bounded_as_they_arrive() {
+        let read = std::cell::Cell::new(0);
+        // An announced length over the limit: refused before any byte.
+        assert!(matches!(
+            read_bounded_body(Endless(&read), Some(1 << 30), 1000),
+            Err(RelayError::AnswerTooLarge { limit: 1000 })
+        ));
+        assert_eq!(read.get(), 0);
+        // An endless body without a length: refused just past the limit.
+        assert!(matches!(
+            read_bounded_body(Endless(&read), None, 1000),
+            Err(RelayError::AnswerTooLarge { .. })
+        ));
+        assert!(read.get() <= 1001 + 8192, "read {} bytes", read.get());
+        // Within the limit: the bytes.
+        let body = read_bounded_body(&b"hello"[..], Some(5), 5).expect("fits");
+        assert_eq!(body, b"hello");
     }
 }
