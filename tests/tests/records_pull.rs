@@ -13,7 +13,9 @@
 //! - every `media.fhir.json` validates as an R4B Media resource with
 //!   PyPI `fhir.resources` (tests/scripts/validate_fhir.py; skipped loudly
 //!   when it is not installed, unless SEALCAM_REQUIRE_FHIR=1);
-//! - senders that do not verify are quarantined, not filed.
+//! - senders that do not verify are quarantined, not filed; so is whatever
+//!   no enrolled key vouches for (issue 11), and `records dismiss` takes
+//!   a decided envelope out of the inbox.
 
 #[path = "../src/cli.rs"]
 #[allow(dead_code)]
@@ -931,4 +933,221 @@ async fn senders_that_do_not_verify_are_quarantined_not_filed() {
         "a quarantined envelope was downloaded again"
     );
     assert_eq!(fetched.get(&signed_id), Some(&2));
+}
+
+/// What records staff file as verified must really be (issue 11): a
+/// patient upload through a link without a capability (which anyone able
+/// to write to the store could fake), or through a link made by a staff
+/// key this workstation does not trust, is quarantined — filed once the
+/// key is trusted; a record naming another clinician than its device's
+/// certificate is quarantined; an envelope the store says it received
+/// after the certificate expired is quarantined; an envelope that can never
+/// be opened is set aside with its ciphertext, and `records dismiss` takes
+/// it out of the inbox.
+#[tokio::test]
+async fn only_what_an_enrolled_key_vouches_for_is_filed() {
+    let store = StoreProcess::start_with_config(CONFIG);
+    let w = World::new(&store, 2, 1).await;
+    let d = &w.devices[0];
+    let cert = d.certificate.as_ref().expect("device activated");
+    let now = sealcam_platform::clock::unix_now();
+    let seal_unsigned_record = |rec: &ClinicalRecord, image: &[u8]| {
+        envelope::seal(image, rec, &w.recipients(), Signer::Unsigned, now).expect("seal")
+    };
+
+    // (a) A patient upload through a link made without a capability.
+    let (_, bare_token) = w
+        .create_link(&w.staff_actor(0), CreateLink::default())
+        .await;
+    let image = jpeg_of_len(4100);
+    let bare = seal_unsigned_record(
+        &record(0, MediaType::Jpeg, &image, Source::PatientLink),
+        &image,
+    );
+    w.link_upload(&bare_token, &bare)
+        .await
+        .expect(201, "upload");
+
+    // (b) Through a link staff 1 made and signed (staff 0 pulls).
+    let (_, token1, cap1) = w.create_vouched_link(1, 5).await;
+    let image = jpeg_of_len(4200);
+    let by_staff1 = seal_unsigned_record(
+        &record(1, MediaType::Jpeg, &image, Source::PatientLink)
+            .with_link_capability(cap1)
+            .expect("patient link record"),
+        &image,
+    );
+    w.link_upload(&token1, &by_staff1)
+        .await
+        .expect(201, "upload");
+
+    // (c) Signed by the device, its record naming someone else.
+    let image = jpeg_of_len(4300);
+    let base = record(2, MediaType::Jpeg, &image, Source::DeviceCapture);
+    let someone_else = sealcam_core::record::Clinician::new(
+        "Dr Someone Else",
+        sealcam_core::record::RegistrationBody::Gmc,
+        "1111111",
+    )
+    .expect("clinician");
+    let other = ClinicalRecord::new(
+        base.patient().clone(),
+        base.body_site().clone(),
+        Capture {
+            captured_at: base.captured_at(),
+            clinician: someone_else,
+            device_id: Some(DeviceIdHex::from_bytes(d.key.public().id().0)),
+        },
+        base.consent().clone(),
+        Source::DeviceCapture,
+        base.image().clone(),
+    )
+    .expect("record");
+    let signer = Signer::Device {
+        key: &d.key,
+        certificate: cert,
+    };
+    let named_other = envelope::seal(&image, &other, &w.recipients(), signer, now).expect("seal");
+    w.upload(d, &named_other).await.expect(201, "upload");
+
+    // (d) Signed, fine, but the store's catalog (edited behind its back,
+    // as a broken or compromised store could) says it arrived after the
+    // certificate expired.
+    let late = seal_signed(&w, d, 3, MediaType::Jpeg, jpeg_of_len(4400));
+    w.upload(d, &late.sealed).await.expect(201, "upload");
+    rusqlite::Connection::open(store.data_dir().join("catalog.sqlite"))
+        .expect("catalog")
+        .execute(
+            "UPDATE envelopes SET received_at = ?1 WHERE envelope_id = ?2",
+            rusqlite::params![
+                i64::try_from(cert.not_after() + 60).expect("time"),
+                late.sealed.id.to_string()
+            ],
+        )
+        .expect("backdate the receipt");
+
+    // (e) Signed, but its record is not JSON: it can never be opened.
+    let image = jpeg_of_len(4500);
+    let broken = envelope::seal_parts(
+        &image,
+        b"{not a record",
+        &w.recipients(),
+        Signer::Device {
+            key: &d.key,
+            certificate: cert,
+        },
+        now,
+        &mut rand_core::UnwrapErr(getrandom::SysRng),
+    )
+    .expect("seal");
+    w.upload(d, &broken).await.expect(201, "upload");
+
+    // (f) And one that is fine.
+    let good = seal_signed(&w, d, 4, MediaType::Jpeg, jpeg_of_len(4600));
+    w.upload(d, &good.sealed).await.expect(201, "upload");
+
+    let keys = Keys::new();
+    let id_file = keys.write("a.key", &w.staff[0].identity);
+    let auth = keys.write("a-staff.key", &*w.staff[0].key);
+    let work = tempfile::tempdir().expect("work dir");
+    let out = work.path().join("out");
+    let o = run(&mut pull_cmd(&store, &w, &id_file, &auth, &out), None);
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "quarantines exit 1: {err}");
+    assert!(err.contains("1 filed"), "{err}");
+    assert!(err.contains("5 quarantined"), "{err}");
+    assert_no_patient_data("a quarantining pull", &err);
+    let q = out.join("quarantine");
+    let reason = |s: &Sealed| {
+        std::fs::read_to_string(q.join(s.id.to_string()).join("reason.txt")).unwrap_or_default()
+    };
+    assert!(
+        reason(&bare).contains("without a link capability"),
+        "{}",
+        reason(&bare)
+    );
+    assert!(
+        reason(&by_staff1).contains("does not trust"),
+        "{}",
+        reason(&by_staff1)
+    );
+    assert!(
+        reason(&named_other).contains("different clinician"),
+        "{}",
+        reason(&named_other)
+    );
+    assert!(
+        reason(&late.sealed).contains("NOT VALID when the store received it"),
+        "{}",
+        reason(&late.sealed)
+    );
+    assert!(
+        reason(&broken).contains("cannot be opened"),
+        "{}",
+        reason(&broken)
+    );
+    assert_eq!(
+        names(&q.join(broken.id.to_string())),
+        ["envelope.sealcam", "reason.txt"],
+        "set aside with its ciphertext"
+    );
+    assert_eq!(
+        std::fs::read(q.join(broken.id.to_string()).join("envelope.sealcam")).expect("kept"),
+        broken.bytes
+    );
+    check_filed(&out, &good);
+
+    // Trusting staff 1's key files their link's upload.
+    std::fs::remove_dir_all(q.join(by_staff1.id.to_string())).expect("decide again");
+    let staff1_pub = w.staff[1].key.public().to_string();
+    let o = run(
+        pull_cmd(&store, &w, &id_file, &auth, &out).args(["--trust-staff-key", &staff1_pub]),
+        None,
+    );
+    assert!(
+        out.join(by_staff1.id.to_string()).is_dir(),
+        "not filed with --trust-staff-key: {}",
+        text(&o.stderr)
+    );
+
+    // Dismissing the broken one takes it out of the inbox; its copy stays.
+    let broken_id = broken.id.to_string();
+    let mut dismiss = sealcam();
+    dismiss
+        .args([
+            "records",
+            "dismiss",
+            &broken_id,
+            "--reason",
+            "damaged in transit",
+        ])
+        .args(["--store", &store.url, "--pin", &store.tls_pin])
+        .arg("-o")
+        .arg(&out)
+        .arg("--auth-key")
+        .arg(&auth)
+        .env_remove("SEALCAM_PASSPHRASE");
+    let o = run(&mut dismiss, None);
+    assert!(o.status.success(), "dismiss: {}", text(&o.stderr));
+    assert!(!w.inbox(0).await.contains(&broken_id), "still in the inbox");
+    let note = std::fs::read_to_string(q.join(&broken_id).join("dismissed.txt")).expect("note");
+    assert!(note.contains("damaged in transit"), "{note}");
+    // Without a quarantine copy, dismissing needs --force.
+    let mut blind = sealcam();
+    blind
+        .args([
+            "records",
+            "dismiss",
+            &good.sealed.id.to_string(),
+            "--reason",
+            "x",
+        ])
+        .args(["--store", &store.url, "--pin", &store.tls_pin])
+        .arg("-o")
+        .arg(&out)
+        .arg("--auth-key")
+        .arg(&auth);
+    let o = run(&mut blind, None);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--force"), "{}", text(&o.stderr));
 }
