@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use sealcam_core::keys::{decode_key_file, encode_key_file, KeyError, StoreSigningKey};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::blobs::{BlobStore, FsBlobStore};
 use crate::catalog::{Catalog, SqliteCatalog};
 use crate::config::Config;
-use crate::error::StoreError;
+use crate::error::{ApiError, StoreError};
 use crate::ids::OneTimeCode;
 use crate::metrics::{inc, Metrics};
 use crate::rate_limit::RateLimiter;
@@ -171,6 +171,8 @@ pub fn app(state: AppState) -> Router {
         tracing::info_span!("request", method = %req.method(), route = %route)
     });
     crate::routes::router()
+        .layer(middleware::from_fn(plain_paths))
+        .layer(middleware::map_response(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), count_status))
         .layer(trace)
         .layer(TimeoutLayer::with_status_code(
@@ -180,6 +182,54 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(middleware::map_request_with_state(state.clone(), pace_body))
         .with_state(state)
+}
+
+/// Refuses a path with percent-encoding: no route or id needs it, and
+/// decoding would give one resource two spellings.
+async fn plain_paths(req: Request, next: Next) -> Response {
+    if req.uri().path().contains('%') {
+        return ApiError::bad_request(
+            "bad_path",
+            "request paths are plain ASCII without percent-encoding \
+             (ids are 32 lower-case hex digits)",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Every error answer is the JSON error body (docs/API.md): the ones the
+/// router, the body limit or the timeout make themselves (404 for an
+/// unknown path, 405, 413, 408) are given one.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "no such resource (see docs/API.md)"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this resource does not take that method (see docs/API.md)",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the body is larger than the limit"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long; try again"),
+        s if s.is_server_error() => ("internal", "the store failed; try again later"),
+        _ => ("bad_request", "the request is not valid (see docs/API.md)"),
+    };
+    let headers = resp.headers().clone();
+    let mut fresh = ApiError::new(status, code, message).into_response();
+    // Keep what the original said beyond its body (retry-after, allow).
+    for name in [axum::http::header::RETRY_AFTER, axum::http::header::ALLOW] {
+        if let Some(v) = headers.get(&name) {
+            fresh.headers_mut().insert(name, v.clone());
+        }
+    }
+    fresh
 }
 
 /// What `serve` prints on start (contract: docs/STORE-CONTRACT.md).

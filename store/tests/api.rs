@@ -16,8 +16,8 @@ use sealcam_core::keys::{
 };
 use sealcam_core::protocol::api::{
     AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceMe, DeviceState,
-    EnrolRequest, Enrolled, EnrolmentCreated, InboxEntry, InboxSource, LinkCreated, LinkInfo,
-    StaffName,
+    EnrolRequest, Enrolled, EnrolmentCreated, ErrorBody, InboxEntry, InboxSource, LinkCreated,
+    LinkInfo, StaffName,
 };
 use sealcam_core::protocol::request::{
     authorization, authorize, content_digest, content_digest_header, RequestSigner, RequestTarget,
@@ -896,4 +896,55 @@ async fn link_uploads_verify_signed_envelopes_in_full() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = h.link(&token, Method::PUT, &path, env.bytes.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED);
+}
+
+/// Every error is the JSON error body, also the ones the router makes
+/// itself; a path with percent-encoding or an id in upper case is refused,
+/// so a resource has one spelling (issue 11 #17).
+#[tokio::test]
+async fn errors_are_json_and_paths_have_one_spelling() {
+    let w = world().await;
+    let plain = |method: Method, path: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request")
+    };
+    for (req, status, code) in [
+        (plain(Method::GET, "/v1/nothing-here"), 404, "not_found"),
+        (plain(Method::DELETE, "/healthz"), 405, "method_not_allowed"),
+        (
+            plain(Method::GET, &format!("/v1/envelopes/{}", "%61".repeat(32))),
+            400,
+            "bad_path",
+        ),
+    ] {
+        let r = w.h.send(req).await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let e: ErrorBody = r.parse();
+        assert_eq!(e.error, code);
+    }
+    let upper = "AB".repeat(16);
+    let r =
+        w.h.signed(
+            &w.device,
+            Method::PUT,
+            &format!("/v1/envelopes/{upper}"),
+            vec![0; 100],
+        )
+        .await;
+    assert_eq!(
+        r.status.as_u16(),
+        400,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let e: ErrorBody = r.parse();
+    assert_eq!(e.error, "bad_id");
 }

@@ -70,15 +70,12 @@ impl std::fmt::Debug for EnvelopeId {
 impl std::str::FromStr for EnvelopeId {
     type Err = FormatError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = FormatError::Malformed("an envelope id is 32 hexadecimal digits");
-        if s.len() != 32 || !s.is_ascii() {
-            return Err(bad);
-        }
-        let mut id = [0u8; 16];
-        for (i, b) in id.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad.clone())?;
-        }
-        Ok(EnvelopeId(id))
+        // One spelling per id: lower case, as it is shown everywhere.
+        crate::hex::decode::<16>(s)
+            .map(EnvelopeId)
+            .ok_or(FormatError::Malformed(
+                "an envelope id is 32 lower-case hexadecimal digits",
+            ))
     }
 }
 
