@@ -41,6 +41,10 @@ pub struct AdminArgs {
         default_value = "sealcam-admin"
     )]
     admin_home: PathBuf,
+    /// List commands print one JSON object per line (for scripts) instead
+    /// of a table.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(flatten)]
     passphrase: PassphraseArgs,
     #[command(subcommand)]
@@ -276,6 +280,8 @@ struct Admin {
     config: AdminConfig,
     client: StoreClient,
     passphrase: PassphraseArgs,
+    /// `--json`: lists as JSON lines.
+    json: bool,
 }
 
 impl Admin {
@@ -296,6 +302,7 @@ impl Admin {
             config,
             client,
             passphrase,
+            json: false,
         })
     }
 
@@ -396,7 +403,8 @@ pub fn run(args: AdminArgs) -> Result<()> {
     if let AdminCommand::Bootstrap(b) = &args.command {
         return bootstrap(&home, b, &args.passphrase);
     }
-    let admin = Admin::open(&home, args.passphrase)?;
+    let mut admin = Admin::open(&home, args.passphrase)?;
+    admin.json = args.json;
     match args.command {
         AdminCommand::Bootstrap(_) => unreachable!("handled above"),
         AdminCommand::Directory(c) => directory(&admin, c),
@@ -610,7 +618,7 @@ fn enrol(admin: &Admin, c: EnrolCommand) -> Result<()> {
         }
         EnrolCommand::List => {
             let list: Vec<EnrolmentSummary> = admin.get(&org, &Route::ListEnrolments)?;
-            storeapi::print_list(&list)?;
+            storeapi::print_list(&list, admin.json)?;
         }
         EnrolCommand::Revoke { id } => {
             let id: EnrolmentId = storeapi::parse_id(&id)?;
@@ -626,7 +634,7 @@ fn devices(admin: &Admin, c: DevicesCommand) -> Result<()> {
     match c {
         DevicesCommand::List => {
             let list: Vec<DeviceSummary> = admin.get(&org, &Route::ListDevices)?;
-            storeapi::print_list(&list)?;
+            storeapi::print_list(&list, admin.json)?;
         }
         DevicesCommand::Approve {
             ids,
@@ -752,7 +760,7 @@ fn staff(admin: &Admin, c: StaffCommand) -> Result<()> {
         }
         StaffCommand::List => {
             let list: Vec<StaffSummary> = admin.get(&org, &Route::ListStaff)?;
-            storeapi::print_list(&list)?;
+            storeapi::print_list(&list, admin.json)?;
         }
         StaffCommand::Remove { id } => {
             let id = storeapi::parse_id(&id)?;
@@ -768,7 +776,7 @@ fn links(admin: &Admin, c: LinksCommand) -> Result<()> {
     match c {
         LinksCommand::List => {
             let list: Vec<LinkSummary> = admin.get(&org, &Route::ListLinks)?;
-            storeapi::print_list(&list)?;
+            storeapi::print_list(&list, admin.json)?;
         }
         LinksCommand::Revoke { id } => {
             let id = storeapi::parse_id(&id)?;

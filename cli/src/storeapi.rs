@@ -3,7 +3,9 @@
 //! (`sealcam_core::protocol::api`), durations, ids, QR codes.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sealcam_core::protocol::api::ErrorBody;
+use sealcam_core::protocol::api::{
+    DeviceSummary, EnrolmentSummary, ErrorBody, LinkSummary, StaffSummary,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -35,14 +37,123 @@ pub fn refusal(status: u16, body: &[u8]) -> anyhow::Error {
 
 /// Prints a list one JSON object per line, keys sorted (through
 /// `serde_json::Value`, as this tool has always printed them).
-pub fn print_list<T: Serialize>(items: &[T]) -> Result<()> {
-    if items.is_empty() {
-        println!("(none)");
+pub fn print_list<T: Serialize + TableRow>(items: &[T], json: bool) -> Result<()> {
+    let mut out = String::new();
+    if json {
+        for i in items {
+            out.push_str(&serde_json::to_string(i)?);
+            out.push('\n');
+        }
+    } else if items.is_empty() {
+        out.push_str("(none)\n");
+    } else {
+        let rows: Vec<Vec<String>> = items.iter().map(TableRow::cells).collect();
+        out = table(T::HEADERS, &rows);
     }
-    for i in items {
-        println!("{}", serde_json::to_value(i)?);
+    crate::io::print_stdout(&out)
+}
+
+/// A list entry as a table row (`sealcam admin … list`).
+pub trait TableRow {
+    /// Column headings.
+    const HEADERS: &'static [&'static str];
+    /// The cells, in the order of [`TableRow::HEADERS`].
+    fn cells(&self) -> Vec<String>;
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
     }
-    Ok(())
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(cell);
+            l.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+fn who(c: &sealcam_core::record::Clinician) -> String {
+    format!(
+        "{} ({} {})",
+        c.name, c.registration_body, c.registration_number
+    )
+}
+
+impl TableRow for EnrolmentSummary {
+    const HEADERS: &'static [&'static str] =
+        &["ENROLMENT", "STATE", "CLINICIAN", "CREATED", "EXPIRES"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.state.to_string(),
+            who(&self.clinician),
+            crate::rfc3339(self.created_at),
+            crate::rfc3339(self.expires_at),
+        ]
+    }
+}
+
+impl TableRow for DeviceSummary {
+    const HEADERS: &'static [&'static str] = &["DEVICE", "STATE", "CLINICIAN", "ENROLLED"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.device_id.to_string(),
+            self.state.to_string(),
+            who(&self.clinician),
+            crate::rfc3339(self.enrolled_at),
+        ]
+    }
+}
+
+impl TableRow for StaffSummary {
+    const HEADERS: &'static [&'static str] = &["STAFF", "STATE", "NAME", "RECIPIENT", "ADDED"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.staff_id.to_string(),
+            self.state.to_string(),
+            self.name.clone(),
+            self.recipient.id().to_string(),
+            crate::rfc3339(self.created_at),
+        ]
+    }
+}
+
+impl TableRow for LinkSummary {
+    const HEADERS: &'static [&'static str] = &[
+        "LINK",
+        "STATE",
+        "CREATED BY",
+        "UPLOADS",
+        "MAX BYTES",
+        "EXPIRES",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.link_id.to_string(),
+            self.state.to_string(),
+            self.created_by.to_string(),
+            format!("{}/{}", self.uploads, self.max_uploads),
+            self.max_bytes.to_string(),
+            crate::rfc3339(self.expires_at),
+        ]
+    }
 }
 
 /// Parses an id given on the command line (32 lower-case hex digits)
@@ -91,6 +202,18 @@ pub fn qr(text: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tables_line_up_and_say_none_when_empty() {
+        let t = table(
+            &["ID", "STATE"],
+            &[
+                vec!["a".into(), "active".into()],
+                vec!["bbbb".into(), "revoked".into()],
+            ],
+        );
+        assert_eq!(t, "ID    STATE\na     active\nbbbb  revoked\n");
+    }
+
     use super::*;
 
     #[test]

@@ -240,7 +240,7 @@ fn a_compromised_store_cannot_get_its_own_device_certified() {
     let err = text(&o.stderr);
     assert!(err.contains("binding check failed"), "{err}");
     assert!(err.contains("not made from this admin home"), "{err}");
-    let o = dep.admin(&["devices", "list"]);
+    let o = dep.admin(&["devices", "list", "--json"]);
     ok(&o, "devices list");
     assert!(
         !text(&o.stdout).contains("\"active\""),
