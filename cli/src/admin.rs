@@ -296,7 +296,7 @@ impl Admin {
         let config: AdminConfig = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is damaged", path.display()))?;
         let pin = TlsPin::parse(&config.tls_pin).context("admin.json: the TLS pin is damaged")?;
-        let client = StoreClient::new(&config.store_url, pin)?;
+        let client = StoreClient::new(&config.store_url, pin)?.for_store(&config.store_key);
         Ok(Admin {
             home: home.to_owned(),
             config,
@@ -428,6 +428,10 @@ fn bootstrap(home: &Path, b: &BootstrapArgs, passphrase: &PassphraseArgs) -> Res
     )?;
     let org: OrgSigningKey = keyfile::load_secret(&b.org_key, passphrase, "organisation key")?;
     let client = StoreClient::new(&b.store, pin)?;
+    // The store's identity, over the pinned connection: the bootstrap
+    // request is signed for this store alone.
+    let store_key = client.info()?.store_key;
+    let client = client.for_store(&store_key);
     let code = if b.code == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 256), &mut s)

@@ -172,7 +172,7 @@ fn connect(args: &StoreArgs) -> Result<(StoreClient, StorePublicKey)> {
     let info = client
         .info()
         .with_context(|| format!("cannot reach the store at {}", args.store))?;
-    Ok((client, info.store_key))
+    Ok((client.for_store(&info.store_key), info.store_key))
 }
 
 fn dismiss(args: DismissArgs) -> Result<()> {

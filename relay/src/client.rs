@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::RelayError;
 use sealcam_core::envelope::EnvelopeId;
-use sealcam_core::keys::DeviceSigningKey;
+use sealcam_core::keys::{DeviceSigningKey, StoreId, StorePublicKey};
 use sealcam_core::protocol::api::{self, DeviceMe, EnrolRequest, Enrolled, ErrorBody, Info, Route};
 use sealcam_core::protocol::enrolment::OneTimeCode;
 use sealcam_core::protocol::request::{
@@ -61,6 +61,9 @@ const UPLOAD_BYTES_PER_SEC: u64 = 32 * 1024;
 pub struct StoreClient {
     http: Client,
     base: String,
+    /// The store's identity (its receipt key's id), bound into every signed
+    /// request; unknown until [`StoreClient::for_store`].
+    store: Option<StoreId>,
 }
 
 impl std::fmt::Debug for StoreClient {
@@ -219,7 +222,17 @@ impl StoreClient {
         Ok(StoreClient {
             http,
             base: url.as_str().trim_end_matches('/').to_owned(),
+            store: None,
         })
+    }
+
+    /// This client for the store whose receipt key is `store_key` (pinned
+    /// at enrolment or bootstrap, or read from `GET /v1/info` over the
+    /// pinned connection): signed requests name it, so no other store
+    /// accepts them.
+    pub fn for_store(mut self, store_key: &StorePublicKey) -> Self {
+        self.store = Some(store_key.id());
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -235,9 +248,13 @@ impl StoreClient {
         digest: &[u8; 32],
     ) -> Result<RequestBuilder, RelayError> {
         let path = checked_path(path)?;
+        let store = self.store.ok_or(RelayError::Internal(
+            "a signed request before the store is known",
+        ))?;
         let auth = authorize(
             key,
             &RequestTarget {
+                store: &store,
                 method: method.as_str(),
                 path_and_query: path,
                 content_digest: digest,

@@ -240,6 +240,9 @@ impl Relay {
         h.create()?;
         let client = StoreClient::new(&payload.url, payload.pin)?;
         let info = client.info()?;
+        // From here on, signed requests name this store (its receipt key,
+        // read over the pinned connection and kept in device.json).
+        let client = client.for_store(&info.store_key);
         let org = info.org_key.ok_or(RelayError::Store {
             status: 503,
             message: "the store has no organisation key yet (not bootstrapped)".to_owned(),
@@ -314,7 +317,7 @@ impl Relay {
             ));
         }
         let pin = TlsPin::parse(&config.tls_pin).ok_or(RelayError::DamagedHome("device.json"))?;
-        let client = StoreClient::new(&config.store_url, pin)?;
+        let client = StoreClient::new(&config.store_url, pin)?.for_store(&config.store_key);
         let outbox = Outbox::open(&h.outbox()).map_err(RelayError::io("open the outbox"))?;
         let relay = Relay {
             client,

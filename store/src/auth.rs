@@ -172,7 +172,9 @@ pub(crate) async fn check_signature<K: RequestVerifier>(
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let store = state.store_key.public().id();
     let target = RequestTarget {
+        store: &store,
         method: parts.method.as_str(),
         path_and_query,
         content_digest: digest,

@@ -95,15 +95,18 @@ impl Harness {
     }
 
     fn signed_req<K: RequestSigner>(
+        &self,
         key: &K,
         method: Method,
         path: &str,
         body: Vec<u8>,
     ) -> Request<Body> {
         let digest = content_digest(&body);
+        let store = self.state.store_key.public().id();
         let auth = authorize(
             key,
             &RequestTarget {
+                store: &store,
                 method: method.as_str(),
                 path_and_query: path,
                 content_digest: &digest,
@@ -126,7 +129,7 @@ impl Harness {
         path: &str,
         body: Vec<u8>,
     ) -> Resp {
-        self.send(Self::signed_req(key, method, path, body)).await
+        self.send(self.signed_req(key, method, path, body)).await
     }
 
     async fn json<K: RequestSigner, B: Serialize>(
@@ -437,7 +440,7 @@ async fn upload_inbox_fetch_filed_and_audit() {
 async fn request_auth_rejects_replay_tamper_and_unknown_keys() {
     let w = world().await;
     let h = &w.h;
-    let req = || Harness::signed_req(&w.staff, Method::GET, "/v1/inbox", vec![]);
+    let req = || w.h.signed_req(&w.staff, Method::GET, "/v1/inbox", vec![]);
     // Build one request and send an identical copy twice.
     let first = req();
     let (parts, _) = first.into_parts();
@@ -459,21 +462,24 @@ async fn request_auth_rejects_replay_tamper_and_unknown_keys() {
     );
 
     // Signature over a different path.
-    let mut r = Harness::signed_req(&w.staff, Method::GET, "/v1/inbox", vec![]);
+    let mut r = w.h.signed_req(&w.staff, Method::GET, "/v1/inbox", vec![]);
     *r.uri_mut() = "/v1/links".parse().expect("uri");
     assert_eq!(h.send(r).await.status, StatusCode::UNAUTHORIZED);
 
     // Body that does not match the signed digest.
-    let r = Harness::signed_req(&w.org, Method::POST, "/v1/enrolments", b"{}".to_vec());
+    let r =
+        w.h.signed_req(&w.org, Method::POST, "/v1/enrolments", b"{}".to_vec());
     let (p, _) = r.into_parts();
     let r = Request::from_parts(p, Body::from("{\"x\":1}"));
     assert_eq!(h.send(r).await.status, StatusCode::UNAUTHORIZED);
 
     // Stale timestamp.
     let digest = content_digest(b"");
+    let store = w.h.state.store_key.public().id();
     let stale = authorization(
         &w.staff,
         &RequestTarget {
+            store: &store,
             method: "GET",
             path_and_query: "/v1/inbox",
             content_digest: &digest,
@@ -852,7 +858,7 @@ async fn concurrent_uploads_of_one_id_do_not_corrupt_each_other() {
         } else {
             b.bytes.clone()
         };
-        let req = Harness::signed_req(&w.device, Method::PUT, &path, bytes);
+        let req = w.h.signed_req(&w.device, Method::PUT, &path, bytes);
         let app = w.h.app.clone();
         tasks.push(tokio::spawn(async move {
             app.oneshot(req).await.expect("infallible").status()
@@ -947,4 +953,40 @@ async fn errors_are_json_and_paths_have_one_spelling() {
     );
     let e: ErrorBody = r.parse();
     assert_eq!(e.error, "bad_id");
+}
+
+/// A request signed for another store (same organisation key, say a second
+/// store an admin also runs) is refused: the store's identity is in the
+/// signed message (issue 11 #12).
+#[tokio::test]
+async fn a_request_signed_for_another_store_is_refused() {
+    let w = world().await;
+    let digest = content_digest(b"");
+    let sign_for = |store: &sealcam_core::keys::StoreId| {
+        let auth = authorize(
+            &w.staff,
+            &RequestTarget {
+                store,
+                method: "GET",
+                path_and_query: "/v1/inbox",
+                content_digest: &digest,
+            },
+            now(),
+        );
+        Request::builder()
+            .uri("/v1/inbox")
+            .header(header::AUTHORIZATION, auth)
+            .header("x-sealcam-content-blake3", content_digest_header(&digest))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let other = sealcam_core::keys::StoreSigningKey::generate()
+        .public()
+        .id();
+    assert_eq!(
+        w.h.send(sign_for(&other)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let this = w.h.state.store_key.public().id();
+    assert_eq!(w.h.send(sign_for(&this)).await.status, StatusCode::OK);
 }

@@ -31,7 +31,7 @@ use base64::Engine as _;
 use sealcam_core::envelope::{self, EnvelopeId, Sealed, Signer};
 use sealcam_core::keys::{
     DeviceCertificate, DevicePublicKey, DeviceSigningKey, DirectoryEntry, OrgSigningKey, Recipient,
-    RecipientDirectory, RecipientIdentity, StaffSigningKey, StorePublicKey,
+    RecipientDirectory, RecipientIdentity, StaffSigningKey, StoreId, StorePublicKey,
 };
 use sealcam_core::protocol::api::{
     AddStaff, BootstrapRequest, CodeInput, CreateEnrolment, CreateLink, DeviceCertified,
@@ -354,7 +354,7 @@ impl StoreProcess {
 
     /// A client that trusts exactly this store's certificate.
     pub fn client(&self) -> Client {
-        Client::new(&self.url, &self.cert_pem())
+        Client::new(&self.url, &self.cert_pem()).for_store(&self.store_key)
     }
 
     /// Final blob files: everything under `DATA/blobs` except `blobs/tmp`.
@@ -536,6 +536,7 @@ pub struct SignOpts {
 /// request, per the contract.
 pub fn auth_headers(
     auth: &Auth,
+    store: &StoreId,
     method: &str,
     path_and_query: &str,
     body: &[u8],
@@ -545,6 +546,7 @@ pub fn auth_headers(
     let ts = opts.ts.unwrap_or_else(now);
     let nonce = opts.nonce.unwrap_or_else(random16);
     let target = RequestTarget {
+        store,
         method,
         path_and_query,
         content_digest: &digest,
@@ -660,6 +662,9 @@ pub struct Client {
     http: reqwest::Client,
     /// `https://127.0.0.1:PORT`.
     pub base: String,
+    /// The store's identity, bound into signed requests (set by
+    /// [`StoreProcess::client`] or [`Client::for_store`]).
+    pub store: StoreId,
 }
 
 impl Client {
@@ -684,7 +689,14 @@ impl Client {
         Client {
             http,
             base: base.to_string(),
+            store: StoreId([0; 16]),
         }
+    }
+
+    /// This client for the store with receipt key `store_key`.
+    pub fn for_store(mut self, store_key: &StorePublicKey) -> Client {
+        self.store = store_key.id();
+        self
     }
 
     /// Sends a request with the contract's headers for `auth`, plus `extra`.
@@ -697,7 +709,7 @@ impl Client {
         opts: &SignOpts,
         extra: &[(&str, &str)],
     ) -> Resp {
-        let headers = auth_headers(auth, method, path, &body, opts);
+        let headers = auth_headers(auth, &self.store, method, path, &body, opts);
         self.send_raw(method, path, body, &headers, extra).await
     }
 
@@ -749,7 +761,7 @@ impl Client {
         body: Vec<u8>,
         extra: &[(&str, &str)],
     ) -> Result<Resp, reqwest::Error> {
-        let headers = auth_headers(auth, method, path, &body, &SignOpts::default());
+        let headers = auth_headers(auth, &self.store, method, path, &body, &SignOpts::default());
         self.try_send_raw(method, path, body, &headers, extra).await
     }
 
@@ -769,7 +781,7 @@ impl Client {
         sent: Arc<std::sync::atomic::AtomicUsize>,
         declare_length: bool,
     ) -> Result<Resp, reqwest::Error> {
-        let headers = auth_headers(auth, method, path, &body, &SignOpts::default());
+        let headers = auth_headers(auth, &self.store, method, path, &body, &SignOpts::default());
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let len = body.len();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);

@@ -543,7 +543,7 @@ async fn request_signature_negatives() {
     let mut failures = Vec::new();
 
     // Bad signature: one character of sig changed.
-    let mut h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+    let mut h = auth_headers(&device, &client.store, "GET", me, b"", &SignOpts::default());
     let sig = h[0].1.rsplit("sig=").next().unwrap_or_default().to_string();
     let flipped = format!(
         "{}{}",
@@ -580,7 +580,7 @@ async fn request_signature_negatives() {
     }
 
     // Replay: the same request twice; the second is refused.
-    let h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+    let h = auth_headers(&device, &client.store, "GET", me, b"", &SignOpts::default());
     expect(
         &mut failures,
         "first of a replayed pair",
@@ -618,7 +618,14 @@ async fn request_signature_negatives() {
     // A replayed upload stores nothing new and gets no second receipt.
     let e = w.devices[0].seal(&w.recipients());
     let path = format!("/v1/envelopes/{}", e.id);
-    let h = auth_headers(&device, "PUT", &path, &e.bytes, &SignOpts::default());
+    let h = auth_headers(
+        &device,
+        &client.store,
+        "PUT",
+        &path,
+        &e.bytes,
+        &SignOpts::default(),
+    );
     expect(
         &mut failures,
         "upload",
@@ -640,7 +647,14 @@ async fn request_signature_negatives() {
     // another (JSON endpoint and streamed upload).
     let body = serde_json::to_vec(&uploads(1)).expect("json");
     let other = serde_json::to_vec(&uploads(2)).expect("json");
-    let h = auth_headers(&device, "POST", "/v1/links", &other, &SignOpts::default());
+    let h = auth_headers(
+        &device,
+        &client.store,
+        "POST",
+        "/v1/links",
+        &other,
+        &SignOpts::default(),
+    );
     expect(
         &mut failures,
         "JSON body differs from the signed digest",
@@ -660,6 +674,7 @@ async fn request_signature_negatives() {
     let before = store.blob_files();
     let h = auth_headers(
         &device,
+        &client.store,
         "PUT",
         &path,
         b"some other envelope",
@@ -678,7 +693,14 @@ async fn request_signature_negatives() {
     }
     // The signature checks out over the digest header, but the header was
     // changed after signing.
-    let mut h = auth_headers(&device, "PUT", &path, &e.bytes, &SignOpts::default());
+    let mut h = auth_headers(
+        &device,
+        &client.store,
+        "PUT",
+        &path,
+        &e.bytes,
+        &SignOpts::default(),
+    );
     h[1].1 = sealcam_tests::store::hex(&sealcam_tests::store::blake3(b"x"));
     expect(
         &mut failures,
@@ -701,14 +723,28 @@ async fn request_signature_negatives() {
     );
 
     // Signed for another path or method.
-    let h = auth_headers(&device, "GET", "/v1/directory", b"", &SignOpts::default());
+    let h = auth_headers(
+        &device,
+        &client.store,
+        "GET",
+        "/v1/directory",
+        b"",
+        &SignOpts::default(),
+    );
     expect(
         &mut failures,
         "signed for another path",
         client.send_raw("GET", me, vec![], &h, &[]).await,
         401,
     );
-    let h = auth_headers(&staff, "DELETE", "/v1/inbox", b"", &SignOpts::default());
+    let h = auth_headers(
+        &staff,
+        &client.store,
+        "DELETE",
+        "/v1/inbox",
+        b"",
+        &SignOpts::default(),
+    );
     expect(
         &mut failures,
         "signed for another method",
@@ -722,7 +758,14 @@ async fn request_signature_negatives() {
         ("device key claiming staff", "staff"),
         ("device key claiming admin", "admin"),
     ] {
-        let mut h = auth_headers(&device, "GET", "/v1/inbox", b"", &SignOpts::default());
+        let mut h = auth_headers(
+            &device,
+            &client.store,
+            "GET",
+            "/v1/inbox",
+            b"",
+            &SignOpts::default(),
+        );
         h[0].1 = h[0].1.replace("role=device", &format!("role={role}"));
         expect(
             &mut failures,
@@ -731,7 +774,7 @@ async fn request_signature_negatives() {
             401,
         );
     }
-    let mut h = auth_headers(&staff, "GET", me, b"", &SignOpts::default());
+    let mut h = auth_headers(&staff, &client.store, "GET", me, b"", &SignOpts::default());
     h[0].1 = h[0].1.replace("role=staff", "role=device");
     expect(
         &mut failures,
@@ -754,11 +797,11 @@ async fn request_signature_negatives() {
         ("empty Authorization", String::new()),
         ("unknown scheme", "Bearer abc".to_string()),
         ("version 2", {
-            let h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+            let h = auth_headers(&device, &client.store, "GET", me, b"", &SignOpts::default());
             h[0].1.replace("v=1", "v=2")
         }),
     ] {
-        let mut h = auth_headers(&device, "GET", me, b"", &SignOpts::default());
+        let mut h = auth_headers(&device, &client.store, "GET", me, b"", &SignOpts::default());
         h[0].1 = value;
         expect(
             &mut failures,
@@ -810,15 +853,19 @@ fn core_request_signing_matches_the_contract_bytes() {
     let digest = content_digest(body);
     let nonce = [0x42u8; 16];
     let ts = 1_795_256_130u64;
+    let store = sealcam_core::keys::StoreId([0x5e; 16]);
     let target = RequestTarget {
+        store: &store,
         method: "POST",
         path_and_query: "/v1/links?x=1",
         content_digest: &digest,
     };
     let from_core = authorization(&key, &target, ts, nonce);
     let key_hex = hex(&key.public().id().0);
+    let store_hex = hex(&store.0);
     let mut m = b"sealcam/v1/request\0".to_vec();
     for f in [
+        store_hex.as_str(),
         "device",
         key_hex.as_str(),
         &ts.to_string(),

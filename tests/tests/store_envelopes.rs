@@ -605,6 +605,7 @@ async fn links_limits_expiry_revocation_replay() {
     .expect("json");
     let h = sealcam_tests::store::auth_headers(
         &d0.auth,
+        &w.client.store,
         "POST",
         "/v1/links",
         &body,

@@ -310,7 +310,8 @@ async fn header_refusals_come_before_the_body_is_sent() {
         .await;
     let device = d.auth();
     let link = Auth::Link(token.clone());
-    let h1 = Client::with_http1_only(&store.url, &store.cert_pem(), true);
+    let h1 =
+        Client::with_http1_only(&store.url, &store.cert_pem(), true).for_store(&store.store_key);
 
     // A real 600 KB envelope: 74 pieces of 8 KiB, 20 ms apart (1.5 s if
     // the store waited for the end).
@@ -571,7 +572,8 @@ async fn more_or_fewer_bytes_than_announced_are_refused() {
         .await;
     let device = d.auth();
     let link = Auth::Link(token);
-    let h1 = Client::with_http1_only(&store.url, &store.cert_pem(), true);
+    let h1 =
+        Client::with_http1_only(&store.url, &store.cert_pem(), true).for_store(&store.store_key);
     let pause = Duration::from_millis(10);
     let mut failures = Vec::new();
     summary("more_or_fewer_bytes_than_announced_are_refused:");
@@ -762,7 +764,8 @@ async fn an_upload_abandoned_midway_leaves_nothing() {
     let store = StoreProcess::start_with_config(&refusal_config());
     let w = World::new(&store, 1, 1).await;
     let d = &w.devices[0];
-    let h1 = Client::with_http1_only(&store.url, &store.cert_pem(), true);
+    let h1 =
+        Client::with_http1_only(&store.url, &store.cert_pem(), true).for_store(&store.store_key);
     let chunk = 8 * 1024;
     // More than one 256 KiB buffer before the client goes.
     let abandon_after = BUFFER / chunk + 8;

@@ -11,8 +11,14 @@
 //! The signature is Ed25519 (strict verification) by the key named, over
 //!
 //! ```text
-//! "sealcam/v1/request\0" role "\n" key "\n" ts "\n" nonce "\n" METHOD "\n" path-and-query "\n" content-blake3-hex
+//! "sealcam/v1/request\0" store "\n" role "\n" key "\n" ts "\n" nonce "\n" METHOD "\n" path-and-query "\n" content-blake3-hex
 //! ```
+//!
+//! `store` is the id (32 hex) of the store's receipt key, which every
+//! client pins (it is in the enrolment, the admin home, and the answer of
+//! `GET /v1/info` over the pinned connection): a request signed for one
+//! store is refused by every other, even one trusting the same
+//! organisation key.
 //!
 //! The store accepts a timestamp within [`MAX_CLOCK_SKEW_SECS`] of its
 //! clock and each `(role, key, nonce)` once (it remembers nonces for
@@ -22,7 +28,8 @@
 use super::text::{b64, parse_b64};
 use crate::hex::{decode as parse_hex, encode as hex};
 use crate::keys::{
-    DevicePublicKey, DeviceSigningKey, OrgPublicKey, OrgSigningKey, StaffPublicKey, StaffSigningKey,
+    DevicePublicKey, DeviceSigningKey, OrgPublicKey, OrgSigningKey, StaffPublicKey,
+    StaffSigningKey, StoreId,
 };
 
 /// The `Authorization` scheme of signed requests.
@@ -196,6 +203,10 @@ impl std::fmt::Debug for RequestAuth {
 /// What a request signature covers besides the header's own fields.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestTarget<'a> {
+    /// The store the request is for (the id of its receipt key): a request
+    /// signed for one store is refused by every other, even one that
+    /// trusts the same organisation key.
+    pub store: &'a StoreId,
     /// The HTTP method, upper case (`GET`, `PUT`, …).
     pub method: &'a str,
     /// The path and query exactly as sent (`/v1/inbox?after=3`).
@@ -213,6 +224,7 @@ fn message(
 ) -> Vec<u8> {
     let mut m = REQUEST_CONTEXT.to_vec();
     let fields = [
+        hex(&target.store.0),
         role.as_str().to_owned(),
         hex(key_id),
         timestamp.to_string(),
@@ -347,9 +359,12 @@ mod tests {
     use super::*;
 
     const NOW: u64 = 1_795_256_130;
+    const STORE: StoreId = StoreId([0x5e; 16]);
+    const OTHER_STORE: StoreId = StoreId([0x5f; 16]);
 
     fn target<'a>(body: &'a [u8; 32]) -> RequestTarget<'a> {
         RequestTarget {
+            store: &STORE,
             method: "PUT",
             path_and_query: "/v1/envelopes/00112233445566778899aabbccddeeff",
             content_digest: body,
@@ -383,7 +398,11 @@ mod tests {
             RequestAuth::parse(&authorization(&key, &target(&digest), NOW, [1; 16])).expect("ok");
         let public = key.public();
         let other_digest = content_digest(b"x");
-        let cases: [RequestTarget<'_>; 3] = [
+        let cases: [RequestTarget<'_>; 4] = [
+            RequestTarget {
+                store: &OTHER_STORE,
+                ..target(&digest)
+            },
             RequestTarget {
                 method: "GET",
                 ..target(&digest)
@@ -484,13 +503,15 @@ mod tests {
         // The message of docs/API.md, spelled out byte for byte.
         let digest = [0xaa; 32];
         let t = RequestTarget {
+            store: &STORE,
             method: "GET",
             path_and_query: "/v1/inbox",
             content_digest: &digest,
         };
         let m = message(Role::Staff, &[0x11; 16], 42, &[0x22; 16], &t);
         let expected = format!(
-            "sealcam/v1/request\0staff\n{}\n42\n{}\nGET\n/v1/inbox\n{}",
+            "sealcam/v1/request\0{}\nstaff\n{}\n42\n{}\nGET\n/v1/inbox\n{}",
+            "5e".repeat(16),
             "11".repeat(16),
             "22".repeat(16),
             "aa".repeat(32)

@@ -356,7 +356,8 @@ async fn run(a: Args) -> i32 {
     let start = Arc::new(tokio::sync::Barrier::new(a.clients + 1));
     let mut tasks = Vec::with_capacity(a.clients);
     for (c, share) in shares.into_iter().enumerate() {
-        let client = sealcam_tests::store::Client::with_http1_only(&store.url, &cert, a.http1);
+        let client = sealcam_tests::store::Client::with_http1_only(&store.url, &cert, a.http1)
+            .for_store(&store.store_key);
         let auth = devices[c].auth();
         let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {
@@ -371,7 +372,7 @@ async fn run(a: Args) -> i32 {
                     digest: Some(digest),
                     ..SignOpts::default()
                 };
-                let headers = auth_headers(&auth, "PUT", &path, &[], &opts);
+                let headers = auth_headers(&auth, &client.store, "PUT", &path, &[], &opts);
                 let r = client
                     .try_send_raw(
                         "PUT",
