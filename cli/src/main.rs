@@ -121,6 +121,14 @@ fn main() -> std::process::ExitCode {
         Command::Link(c) => device::link(c),
         Command::Admin(args) => admin::run(args),
     };
+    // Debug builds (the tests') can report how many images were stripped,
+    // to show each is stripped once; a count, nothing about the images.
+    if cfg!(debug_assertions) && std::env::var_os("SEALCAM_DEBUG_SANITIZE_PASSES").is_some() {
+        eprintln!(
+            "sealcam: debug: sanitizer passes: {}",
+            sealcam_core::sanitize::passes()
+        );
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

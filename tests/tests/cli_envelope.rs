@@ -511,6 +511,31 @@ fn inspect_shows_routing_only() {
         "inspect shows the clinician: {out}"
     );
 
+    // A reader that has gone away (`sealcam inspect … | head -0`) is not a
+    // crash: the pipe's read end is closed before inspect writes.
+    for json in [false, true] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let mut cmd = sealcam();
+        cmd.arg("inspect");
+        if json {
+            cmd.arg("--json");
+        }
+        let o = cmd
+            .arg(&env)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run inspect");
+        assert!(
+            o.status.success(),
+            "inspect into a closed pipe: {} {}",
+            o.status,
+            text(&o.stderr)
+        );
+        assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
+    }
+
     let o = run(sealcam().args(["inspect", "--json"]).arg(&env), None);
     ok(&o, "inspect --json");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");

@@ -248,3 +248,75 @@ fn a_compromised_store_cannot_get_its_own_device_certified() {
         text(&o.stdout)
     );
 }
+
+/// `sealcam send` strips each image once: the capture pipeline sanitizes
+/// it in its own buffer and seals the result (issue 10). Counted by the
+/// sanitizer itself (debug builds report the count on request).
+#[test]
+fn send_strips_each_image_once() {
+    let Some(corpus) = corpus_dir() else { return };
+    let photos: Vec<_> = [
+        "mpr_PXL_20200710_061629144.MP.jpg",
+        "et_PNG.png",
+        "immich_denali.webp",
+    ]
+    .iter()
+    .map(|n| corpus.join("images").join(n))
+    .collect();
+    let dep = Deployment::new(1);
+    let home = dep.enrol_device("desktop");
+    let o = run(
+        sealcam()
+            .arg("send")
+            .args(&photos)
+            .arg("--home")
+            .arg(&home)
+            .args(RECORD_FLAGS)
+            .env("SEALCAM_DEBUG_SANITIZE_PASSES", "1"),
+        None,
+    );
+    ok(&o, "send");
+    let err = text(&o.stderr);
+    assert!(err.contains("sanitizer passes: 3\n"), "{err}");
+    assert_eq!(dep.stored_ids().len(), 3);
+}
+
+/// An unquoted value split in two (`--name Test Patient`) leaves a stray
+/// word where an image goes: refused without echoing it, and nothing is
+/// sealed even when a file of that name exists (issue 11 #15).
+#[test]
+fn a_stray_word_is_refused_not_sealed_and_not_echoed() {
+    let Some(corpus) = corpus_dir() else { return };
+    let photo = corpus.join("images").join(PHOTO);
+    let dep = Deployment::new(1);
+    let home = dep.enrol_device("desktop");
+    let cwd = tempfile::tempdir().expect("cwd");
+    std::fs::copy(&photo, cwd.path().join("Patient")).expect("a file named like the word");
+    let mut flags: Vec<&str> = RECORD_FLAGS.to_vec();
+    let at = flags
+        .iter()
+        .position(|f| *f == "Test Patient")
+        .expect("name flag");
+    flags.splice(at..=at, ["Test", "Patient"]);
+    let o = run(
+        sealcam()
+            .current_dir(cwd.path())
+            .arg("send")
+            .arg(&photo)
+            .arg("--home")
+            .arg(&home)
+            .args(&flags),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!all.contains("Patient"), "the stray word was echoed: {all}");
+    assert!(all.contains("quotes"), "{all}");
+    assert!(dep.stored_ids().is_empty());
+    let queued = std::fs::read_dir(home.join("outbox"))
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .count();
+    assert_eq!(queued, 0, "something was queued");
+}

@@ -124,6 +124,21 @@ impl std::fmt::Debug for SanitizedImage {
     }
 }
 
+/// Images this process has started to sanitize (either entry point):
+/// diagnostics, and what tests count to show a pipeline strips each image
+/// once.
+static PASSES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many images this process has started to sanitize, through
+/// [`sanitize_with`] or [`sanitize_owned_with`].
+pub fn passes() -> u64 {
+    PASSES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count_pass() {
+    PASSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Sanitizes `input` with the default [`Options`].
 pub fn sanitize(input: &[u8]) -> Result<Sanitized, SanitizeError> {
     sanitize_with(input, &Options::default())
@@ -134,6 +149,7 @@ pub fn sanitize(input: &[u8]) -> Result<Sanitized, SanitizeError> {
 ///
 /// On any error no output is produced.
 pub fn sanitize_with(input: &[u8], options: &Options) -> Result<Sanitized, SanitizeError> {
+    count_pass();
     if input.len() > options.max_input_bytes {
         return Err(SanitizeError::TooLarge {
             size: input.len() as u64,
@@ -178,6 +194,7 @@ pub fn sanitize_owned_with(
     mut input: Vec<u8>,
     options: &Options,
 ) -> Result<SanitizedImage, SanitizeError> {
+    count_pass();
     let wipe = |mut v: Vec<u8>| zeroize::Zeroize::zeroize(&mut v);
     if input.len() > options.max_input_bytes {
         let e = SanitizeError::TooLarge {
