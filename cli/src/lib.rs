@@ -1,4 +1,8 @@
 //! `sealcam`: the command-line tool. See `sealcam --help` and docs/CLI.md.
+//!
+//! A library only so that one entry point, [`main`], serves the `sealcam`
+//! binary (`src/main.rs`) and the copy the end-to-end tests run
+//! (`tests/src/bin/e2e-sealcam.rs`); nothing else is public.
 #![forbid(unsafe_code)]
 
 mod admin;
@@ -64,7 +68,9 @@ enum Command {
     Admin(admin::AdminArgs),
 }
 
-fn main() -> std::process::ExitCode {
+/// Runs the `sealcam` command line on this process's arguments and returns
+/// its exit code.
+pub fn main() -> std::process::ExitCode {
     let parsed = Cli::command().try_get_matches().and_then(|m| {
         if let Some(("send", send)) = m.subcommand() {
             if send::stray_word_after_value(send) {

@@ -66,7 +66,7 @@ use support::*;
 
 const RECIPIENT_COUNTS: [usize; 5] = [1, 2, 4, 8, 16];
 
-// --- fixtures (the few lines of core/tests/common needed here) -------------
+// --- fixtures (the few lines of sealcam-test-support needed here) -------------
 
 /// One input photo: raw bytes, sanitized bytes, its record, and a signed
 /// envelope of it to recipient 0.

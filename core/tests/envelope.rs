@@ -1,7 +1,7 @@
 //! Envelope round trips, every failure class, tamper sweeps and chunk
 //! boundaries. See docs/FORMAT.md.
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use common::*;
 use proptest::prelude::*;

@@ -6,7 +6,7 @@
 //! verification result and the same errors, and its digest must be BLAKE3
 //! of the whole envelope. Layout offsets come from docs/FORMAT.md §3.
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@
 //! docs/FORMAT.md (never computed by calling the code under test); the
 //! byte surgery uses the offsets of FORMAT.md §3, not the crate's internals.
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! `../shared/corpus/vectors/hpke-x25519-sha256-aesgcm.json`; if that file
 //! is missing the test says so loudly and does nothing.
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use common::hex;
 use rand_core::{Infallible, TryCryptoRng, TryRng};

@@ -5,7 +5,7 @@
 //! fail; none may panic (a failed arithmetic check panics in these debug
 //! builds too).
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use common::*;
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! exactly `sanitize`'s output. (The corpus-wide comparison is in
 //! tests/tests/corpus_images.rs; random soups in proptest_sanitize.rs.)
 
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use common::*;
 use sealcam_core::sanitize::{self, SanitizeError};

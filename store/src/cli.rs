@@ -1,14 +1,16 @@
-//! `sealcam-store`: serve, or check/export the audit log offline.
+//! The `sealcam-store` command line: serve, or check/export the audit log
+//! offline. [`main`] is the whole binary (`src/main.rs`), and the copy the
+//! end-to-end tests run (`tests/src/bin/e2e-sealcam-store.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::config::{Config, DEFAULT_DATA};
+use crate::offline::{self, OfflineError};
+use crate::server;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sealcam_store::config::{Config, DEFAULT_DATA};
-use sealcam_store::offline::{self, OfflineError};
-use sealcam_store::server;
 
 #[derive(Parser)]
 #[command(name = "sealcam-store", version, about = "sealcam clinical store")]
@@ -84,7 +86,9 @@ fn init_logging() {
     }
 }
 
-fn main() -> ExitCode {
+/// Runs the `sealcam-store` command line on this process's arguments and
+/// returns its exit code.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

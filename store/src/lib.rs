@@ -31,6 +31,7 @@ pub mod auth;
 pub mod auth_audit;
 pub mod blobs;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod conn_limit;
 pub mod data_dir;

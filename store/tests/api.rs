@@ -2,8 +2,7 @@
 //! directory, driven without TLS through `tower::ServiceExt::oneshot`.
 //! (The end-to-end suites against the real process live in `tests/`.)
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use sealcam_test_support::fixtures as common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

@@ -1,47 +1,15 @@
-//! Driving the real `sealcam` binary from tests: [`sealcam`] builds it on
-//! first use (a no-op when it is up to date) into the target directory the
-//! test runs from, with the same profile; `SEALCAM_BIN` overrides it.
+//! Driving the real `sealcam` binary from tests ([`crate::binaries`] says
+//! which one).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// A `Command` for the `sealcam` binary, built on first use.
+/// A `Command` for the `sealcam` binary under test ([`crate::binaries`]).
 pub fn sealcam() -> Command {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    Command::new(BIN.get_or_init(build_sealcam))
-}
-
-fn build_sealcam() -> PathBuf {
-    if let Some(bin) = std::env::var_os("SEALCAM_BIN") {
-        return PathBuf::from(bin);
-    }
-    // .../target/<profile>/deps/<test>-HASH
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev",
-        Some(other) => other,
-        None => "dev",
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/Cargo.toml");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "sealcam", "--profile", profile])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("cannot run cargo to build the sealcam binary");
-    assert!(status.success(), "building the sealcam binary failed");
-    let bin = profile_dir.join(format!("sealcam{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "no binary at {}", bin.display());
-    bin
+    Command::new(BIN.get_or_init(crate::binaries::sealcam))
 }
 
 /// Runs `cmd` to completion with `stdin` (or no standard input at all),

@@ -2,22 +2,13 @@
 //! way the README walkthrough does it: a store process, a flaky proxy in
 //! front of it (the hospital network), an administrator (`sealcam admin`),
 //! records teams (recipient + staff keys) and enrolled devices.
-//!
-//! Included by path from the end-to-end tests, after `cli` and `proxy`:
-//!
-//! ```ignore
-//! #[path = "../src/cli.rs"] mod cli;
-//! #[path = "../src/proxy.rs"] mod proxy;
-//! #[path = "../src/deployment.rs"] mod deployment;
-//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use sealcam_tests::store::StoreProcess;
-
 use crate::cli::{run, sealcam, text};
 use crate::proxy::{addr_of, FlakyProxy};
+use crate::store::StoreProcess;
 
 /// Fails the test with the command's stderr when it did not succeed.
 pub fn ok(o: &Output, what: &str) {

@@ -1,7 +1,6 @@
 //! Fixtures shared by the envelope tests and the test-vector kit: a tiny
 //! JPEG made for this project (16×16 gradient, ImageMagick, no metadata),
 //! fixed keys, a fictional clinical record, and a deterministic RNG.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use rand_core::{Infallible, TryCryptoRng, TryRng};
 use sealcam_core::keys::{DeviceCertificate, DeviceSigningKey, OrgSigningKey, RecipientIdentity};

@@ -1,9 +1,24 @@
-//! Shared helpers for the cross-crate tests in `tests/tests/`: the corpus,
-//! its manifest, an independent metadata scanner and a small HEIF reader.
+//! `sealcam-test-support`: what the test suites share, as one crate
+//! instead of files included by path.
+//!
+//! - [`fixtures`]: fixed keys, a fictional clinical record, a tiny real JPEG
+//!   and a deterministic RNG (core's tests and benches, the store's API
+//!   tests, the harnesses below);
+//! - the corpus ([`corpus_dir`], [`sample_files`]), its [`manifest`], an
+//!   independent metadata [`scanner`] and a small [`heif`] reader;
+//! - real processes: [`binaries`] (which binaries are under test),
+//!   [`cli`] (running `sealcam`), [`store`] (a `sealcam-store` process and
+//!   a signing HTTPS client), [`proxy`] (a flaky TCP proxy) and
+//!   [`deployment`] (a whole deployment driven the way the README does).
 #![forbid(unsafe_code)]
 
+pub mod binaries;
+pub mod cli;
+pub mod deployment;
+pub mod fixtures;
 pub mod heif;
 pub mod manifest;
+pub mod proxy;
 pub mod scanner;
 pub mod store;
 

@@ -12,19 +12,14 @@
 //! - Flows: [`World::new`] bootstraps a store, adds staff, publishes the
 //!   directory and enrols and activates devices, the way an administrator
 //!   would; envelopes are sealed with `sealcam_core::envelope::seal` over a
-//!   tiny real JPEG (`core/tests/common`).
+//!   tiny real JPEG ([`crate::fixtures`]).
 //!
-//! The binary: `SEALCAM_STORE_BIN`, else built on first use (a no-op when
-//! up to date) into the target directory the test runs from, with the
-//! same profile, like `tests/src/cli.rs` does for `sealcam`.
+//! The binary: [`crate::binaries::store`].
 //!
 //! Nothing here prints keys, tokens, codes or envelope bytes: helpers that
 //! fail say what they did and the status they got.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
-
-pub use common::{jpeg_of_len, record_for, tiny_jpeg, TestRng};
+pub use crate::fixtures::{jpeg_of_len, record_for, tiny_jpeg, TestRng};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -59,47 +54,10 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 // ---------------------------------------------------------------------------
 // The binary
 
-/// The `sealcam-store` binary: `SEALCAM_STORE_BIN`, else built on first use.
+/// The `sealcam-store` binary under test ([`crate::binaries`]).
 pub fn store_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_store).clone()
-}
-
-fn build_store() -> PathBuf {
-    if let Some(bin) = std::env::var_os("SEALCAM_STORE_BIN") {
-        return PathBuf::from(bin);
-    }
-    // .../target/<profile>/deps/<test>-HASH, or .../target/<profile>/<bin>
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut profile_dir = exe.parent().expect("exe dir").to_path_buf();
-    if profile_dir.file_name().and_then(|n| n.to_str()) == Some("deps") {
-        profile_dir = profile_dir.parent().expect("profile dir").to_path_buf();
-    }
-    let target_dir = profile_dir.parent().expect("target dir");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/Cargo.toml");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--bin",
-            "sealcam-store",
-            "--profile",
-            profile,
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("cannot run cargo to build the sealcam-store binary");
-    assert!(status.success(), "building the sealcam-store binary failed");
-    let bin = profile_dir.join(format!("sealcam-store{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "no binary at {}", bin.display());
-    bin
+    BIN.get_or_init(crate::binaries::store).clone()
 }
 
 // ---------------------------------------------------------------------------
@@ -951,7 +909,7 @@ impl Body {
 /// The clinician every test device is enrolled for (the one in the
 /// fixtures' record).
 pub fn clinician() -> Clinician {
-    common::clinician()
+    crate::fixtures::clinician()
 }
 
 /// `POST /v1/enrolments` for `c`, with the store's default lifetime.

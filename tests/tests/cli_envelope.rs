@@ -7,14 +7,13 @@
 //! stderr substrings, strings stderr must NOT contain (patient data), and
 //! the promise that no output file is created.
 
-#[path = "../src/cli.rs"]
-mod cli;
+use sealcam_test_support::cli;
 
 use cli::{listing, run, sealcam, text};
 use sealcam_core::keys::{decode_identity_file, Recipient};
 use sealcam_core::record::ClinicalRecord;
 use sealcam_core::sanitize;
-use sealcam_tests::{corpus_dir, find_bytes, scanner};
+use sealcam_test_support::{corpus_dir, find_bytes, scanner};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -9,15 +9,14 @@
 //! exit, a stderr substring, and the promise that OUT is never created.
 
 use sealcam_core::sanitize;
-use sealcam_tests::manifest::{self, Entry};
-use sealcam_tests::{corpus_dir, scanner};
+use sealcam_test_support::manifest::{self, Entry};
+use sealcam_test_support::{corpus_dir, scanner};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-#[path = "../src/cli.rs"]
-mod cli;
 use cli::{listing, run, sealcam, text};
+use sealcam_test_support::cli;
 
 /// A corpus file and its manifest row, or `None` (skip) without the corpus.
 fn corpus_image(name: &str) -> Option<(PathBuf, Entry)> {
@@ -67,7 +66,7 @@ fn strips_a_jpeg_to_a_private_file() {
     assert_clean("et_Apple.jpg", &bytes);
     for s in entry.identifying_strings() {
         assert!(
-            sealcam_tests::find_bytes(&bytes, s.as_bytes()).is_none(),
+            sealcam_test_support::find_bytes(&bytes, s.as_bytes()).is_none(),
             "{s:?} left in OUT"
         );
     }

@@ -6,7 +6,7 @@
 //! allowed for HEIF).
 
 use sealcam_core::sanitize;
-use sealcam_tests::{corpus_dir, file_name, manifest, sample_files, summary};
+use sealcam_test_support::{corpus_dir, file_name, manifest, sample_files, summary};
 
 /// `ok 4032x3024 JPEG` → (4032, 3024).
 fn pillow_size(entry: &manifest::Entry) -> Option<(u32, u32)> {

@@ -18,10 +18,10 @@ use image_checks::exif::{self, ExifSeen};
 use image_checks::tally::{Outcome, Tally};
 use image_checks::{heif_items, pixels};
 use sealcam_core::sanitize::{self, Category, Sanitized};
-use sealcam_tests::heif::Heif;
-use sealcam_tests::manifest::{self, Entry};
-use sealcam_tests::scanner::{self, Kind};
-use sealcam_tests::{
+use sealcam_test_support::heif::Heif;
+use sealcam_test_support::manifest::{self, Entry};
+use sealcam_test_support::scanner::{self, Kind};
+use sealcam_test_support::{
     corpus_dir, file_name, find_bytes, is_heif_name, parallel_map, sample_files, summary,
 };
 use std::collections::{BTreeMap, BTreeSet};

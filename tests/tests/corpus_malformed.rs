@@ -3,7 +3,7 @@
 //! both its own verifier and the independent scanner accept. It never panics.
 
 use sealcam_core::sanitize;
-use sealcam_tests::{corpus_dir, file_name, sample_files, scanner, summary};
+use sealcam_test_support::{corpus_dir, file_name, sample_files, scanner, summary};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Words of which a clear error message names at least one: the format,

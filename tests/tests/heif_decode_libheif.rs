@@ -11,7 +11,7 @@ use std::process::Command;
 
 #[test]
 fn heif_outputs_decode_to_identical_pixels_with_libheif() {
-    let Some(corpus) = sealcam_tests::corpus_dir() else {
+    let Some(corpus) = sealcam_test_support::corpus_dir() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

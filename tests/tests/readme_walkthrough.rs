@@ -4,16 +4,14 @@
 //! `CODE` and `CORPUS` set as the README tells the reader to set them. If
 //! the README drifts from the CLI, this fails.
 
-#[path = "../src/cli.rs"]
-#[allow(dead_code)]
-mod cli;
+use sealcam_test_support::cli;
 
 use std::path::Path;
 use std::process::Command;
 
 use cli::{run, sealcam, text};
-use sealcam_tests::corpus_dir;
-use sealcam_tests::store::StoreProcess;
+use sealcam_test_support::store::StoreProcess;
+use sealcam_test_support::{binaries, corpus_dir};
 
 fn walkthrough_block() -> String {
     let readme =
@@ -39,15 +37,17 @@ fn the_readme_walkthrough_works_as_written() {
         script.contains("sealcam send"),
         "the walkthrough block is not the expected one"
     );
-    // The CLI on PATH: the directory of the binary the other tests use.
+    // The CLI on PATH as `sealcam`: the binary the other tests use.
     let o = run(sealcam().arg("--version"), None);
     assert!(o.status.success());
-    let bin_dir = which_sealcam();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(binaries::sealcam(), bin_dir.path().join("sealcam"))
+        .expect("link sealcam onto PATH");
     let store = StoreProcess::start();
     let work = tempfile::tempdir().expect("tempdir");
     let path = format!(
         "{}:{}",
-        bin_dir.display(),
+        bin_dir.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let out = Command::new("bash")
@@ -84,16 +84,4 @@ fn the_readme_walkthrough_works_as_written() {
         !stdout.contains("GPS"),
         "GPS tags in the delivered image:\n{stdout}"
     );
-}
-
-/// The directory holding the `sealcam` binary the tests run.
-fn which_sealcam() -> std::path::PathBuf {
-    if let Some(bin) = std::env::var_os("SEALCAM_BIN") {
-        return Path::new(&bin).parent().expect("bin dir").to_path_buf();
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
 }

@@ -17,9 +17,7 @@
 //!   no enrolled key vouches for (issue 11), and `records dismiss` takes
 //!   a decided envelope out of the inbox.
 
-#[path = "../src/cli.rs"]
-#[allow(dead_code)]
-mod cli;
+use sealcam_test_support::cli;
 
 use cli::{run, sealcam, text};
 use sealcam_core::envelope::{self, EnvelopeId, Sealed, Signer};
@@ -31,7 +29,7 @@ use sealcam_core::record::{
     SnomedCode, Source,
 };
 use sealcam_core::sanitize;
-use sealcam_tests::store::{clinician, jpeg_of_len, Device, StoreProcess, World};
+use sealcam_test_support::store::{clinician, jpeg_of_len, Device, StoreProcess, World};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -169,9 +167,9 @@ fn seal_signed(w: &World, d: &Device, n: usize, media_type: MediaType, image: Ve
 /// Up to `max` corpus images that sanitize, every format represented,
 /// smallest first within a format; `None` (loudly) without the corpus.
 fn corpus_images(max: usize) -> Option<Vec<(MediaType, Vec<u8>)>> {
-    let corpus = sealcam_tests::corpus_dir()?;
+    let corpus = sealcam_test_support::corpus_dir()?;
     let mut by_format: BTreeMap<String, Vec<(u64, PathBuf)>> = BTreeMap::new();
-    for path in sealcam_tests::sample_files(&corpus.join("images")) {
+    for path in sealcam_test_support::sample_files(&corpus.join("images")) {
         let len = std::fs::metadata(&path).expect("stat").len();
         let ext = path
             .extension()
@@ -356,7 +354,7 @@ fn validate_fhir(files: &[PathBuf]) -> Option<bool> {
             Some(false)
         }
         Ok(o) if o.status.code() == Some(3) && !required => {
-            sealcam_tests::summary(
+            sealcam_test_support::summary(
                 "\n!!! SKIPPING FHIR R4B validation: python3 has no fhir.resources \
                  (pip install fhir.resources; SEALCAM_REQUIRE_FHIR=1 makes this a failure); \
                  only content size and hash were checked !!!\n",
@@ -364,7 +362,9 @@ fn validate_fhir(files: &[PathBuf]) -> Option<bool> {
             None
         }
         Err(_) if !required => {
-            sealcam_tests::summary("\n!!! SKIPPING FHIR R4B validation: python3 not found !!!\n");
+            sealcam_test_support::summary(
+                "\n!!! SKIPPING FHIR R4B validation: python3 not found !!!\n",
+            );
             None
         }
         other => panic!("FHIR validation could not run: {other:?}"),
@@ -627,7 +627,7 @@ async fn interrupted_pull_resumes_and_files_each_image_exactly_once() {
             (n.clone(), t)
         })
         .collect();
-    sealcam_tests::summary(&format!(
+    sealcam_test_support::summary(&format!(
         "records pull killed with {} of {} envelopes on disk",
         on_disk_at_kill.len(),
         N

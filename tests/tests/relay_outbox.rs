@@ -6,15 +6,9 @@
 //! confirmed by the store (never lost), and the store ends up with exactly
 //! the envelopes captured (never duplicated).
 
-#[path = "../src/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-#[path = "../src/deployment.rs"]
-#[allow(dead_code)]
-mod deployment;
-#[path = "../src/proxy.rs"]
-#[allow(dead_code)]
-mod proxy;
+use sealcam_test_support::cli;
+use sealcam_test_support::deployment;
+use sealcam_test_support::proxy;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,8 +19,8 @@ use std::time::{Duration, Instant};
 use cli::{run, sealcam, text};
 use deployment::{ok, Deployment, RECORD_FLAGS};
 use proxy::{addr_of, Mode};
-use sealcam_tests::corpus_dir;
-use sealcam_tests::store::StoreProcess;
+use sealcam_test_support::corpus_dir;
+use sealcam_test_support::store::StoreProcess;
 
 /// `sealcam send` exits with this when everything is queued but not sent.
 const QUEUED_NOT_SENT: i32 = 75;
@@ -415,7 +409,7 @@ fn five_hundred_captures_through_a_flaky_link_arrive_exactly_once() {
         retries > 0,
         "the cut connections produced no Retrying event"
     );
-    sealcam_tests::summary(&format!(
+    sealcam_test_support::summary(&format!(
         "relay: 500 captures through the flaky link: {} connections, {} cut, {} stalled; 500 stored, 0 duplicates",
         s.connections.load(std::sync::atomic::Ordering::Relaxed),
         dropped,

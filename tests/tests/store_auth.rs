@@ -31,7 +31,7 @@ use sealcam_core::protocol::api::{
     StaffName,
 };
 use sealcam_core::protocol::enrolment::OneTimeCode;
-use sealcam_tests::store::{
+use sealcam_test_support::store::{
     certificate_for, clinician, create_enrolment, enrol_proof, now, random16, seal_unsigned, Actor,
     Auth, Body, Device, Resp, SignOpts, StoreProcess, World,
 };
@@ -208,10 +208,14 @@ impl Cast {
         };
         // The short link expires by the clock: wait for it, by asking.
         let xl = cast.w.link(&cast.expired_token);
-        sealcam_tests::store::eventually("the 1 s link to expire", Duration::from_secs(15), || {
-            let xl = xl.clone();
-            async move { (xl.get("/v1/link").await.status != 200).then_some(()) }
-        })
+        sealcam_test_support::store::eventually(
+            "the 1 s link to expire",
+            Duration::from_secs(15),
+            || {
+                let xl = xl.clone();
+                async move { (xl.get("/v1/link").await.status != 200).then_some(()) }
+            },
+        )
         .await;
         cast
     }
@@ -317,7 +321,10 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
         Ep::AddStaff => {
             let key = sealcam_core::keys::StaffSigningKey::generate();
             let r = sealcam_core::keys::RecipientIdentity::generate().recipient();
-            let name = format!("Staff {}", sealcam_tests::store::hex(&random16()[..4]));
+            let name = format!(
+                "Staff {}",
+                sealcam_test_support::store::hex(&random16()[..4])
+            );
             simple(
                 template,
                 Body::json(&AddStaff {
@@ -331,7 +338,7 @@ async fn prepare(c: &mut Cast, ep: Ep, who: Who) -> Prepared {
             let victim = w
                 .add_staff(&format!(
                     "Victim {}",
-                    sealcam_tests::store::hex(&random16()[..4])
+                    sealcam_test_support::store::hex(&random16()[..4])
                 ))
                 .await;
             Prepared {
@@ -493,7 +500,7 @@ async fn authorization_matrix() {
             }
         }
     }
-    sealcam_tests::summary(&format!(
+    sealcam_test_support::summary(&format!(
         "authorization matrix: {cells} cells, {} mismatches",
         failures.len()
     ));
@@ -526,7 +533,7 @@ fn replace_field(header: &str, field: &str, value: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn request_signature_negatives() {
-    use sealcam_tests::store::auth_headers;
+    use sealcam_test_support::store::auth_headers;
     let store = StoreProcess::start_with_config(CONFIG);
     let w = World::new(&store, 1, 1).await;
     let client = &w.client;
@@ -701,7 +708,7 @@ async fn request_signature_negatives() {
         &e.bytes,
         &SignOpts::default(),
     );
-    h[1].1 = sealcam_tests::store::hex(&sealcam_tests::store::blake3(b"x"));
+    h[1].1 = sealcam_test_support::store::hex(&sealcam_test_support::store::blake3(b"x"));
     expect(
         &mut failures,
         "content header changed after signing",
@@ -821,7 +828,7 @@ async fn request_signature_negatives() {
 /// Headers for a request whose message claims `role` but is signed by the
 /// device key (built from the contract's bytes, independently of core).
 fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String, String)> {
-    use sealcam_tests::store::{b64, blake3, hex};
+    use sealcam_test_support::store::{b64, blake3, hex};
     let key = hex(&d.key.public().id().0);
     let ts = now().to_string();
     let nonce = hex(&random16());
@@ -847,7 +854,7 @@ fn forged_role(d: &Device, role: &str, method: &str, path: &str) -> Vec<(String,
 #[test]
 fn core_request_signing_matches_the_contract_bytes() {
     use sealcam_core::protocol::request::{authorization, content_digest, RequestTarget};
-    use sealcam_tests::store::{b64, hex};
+    use sealcam_test_support::store::{b64, hex};
     let key = DeviceSigningKey::from_secret_bytes([7; 32]);
     let body = b"{\"max_uploads\":1}";
     let digest = content_digest(body);
@@ -1018,7 +1025,7 @@ async fn enrolment_codes_and_device_certificates() {
     let short_id = created.id;
     // Wait for the listing to say expired (asking does not use the code).
     let admin = w.admin();
-    sealcam_tests::store::eventually(
+    sealcam_test_support::store::eventually(
         "the 1 s enrolment code to be listed as expired",
         Duration::from_secs(15),
         || {
@@ -1155,7 +1162,7 @@ async fn enrolment_codes_and_device_certificates() {
         .await
         .expect(200, "renewed certificate for an active device");
     // Unknown device: 404; revoked device: 409.
-    put(&sealcam_tests::store::hex(&[0x5a; 16]), &renewed)
+    put(&sealcam_test_support::store::hex(&[0x5a; 16]), &renewed)
         .await
         .expect(404, "certificate for an unknown device");
     w.admin()
@@ -1180,10 +1187,10 @@ async fn bootstrap_code_is_new_at_every_start_until_bootstrapped() {
     assert_ne!(first, second, "the same bootstrap code after a restart");
     let org = Arc::new(OrgSigningKey::generate());
     let client = store.client();
-    sealcam_tests::store::bootstrap(&client, &org, &first)
+    sealcam_test_support::store::bootstrap(&client, &org, &first)
         .await
         .expect(403, "bootstrap with the previous start's code");
-    sealcam_tests::store::bootstrap(&client, &org, &as_typed(&second))
+    sealcam_test_support::store::bootstrap(&client, &org, &as_typed(&second))
         .await
         .expect(200, "bootstrap with the current code, typed loosely");
 }
@@ -1229,7 +1236,7 @@ link_burst = 100000
     // Bootstrap is anonymous too: limited from the same IP.
     let org = Arc::new(OrgSigningKey::generate());
     let code = store.bootstrap_code.clone().expect("code");
-    sealcam_tests::store::bootstrap(&store.client(), &org, &code)
+    sealcam_test_support::store::bootstrap(&store.client(), &org, &code)
         .await
         .expect(429, "bootstrap from a rate-limited IP");
     // Signed requests are not: /healthz and /v1/info are not anonymous-

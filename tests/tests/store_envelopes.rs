@@ -14,7 +14,7 @@ use sealcam_core::protocol::api::{
     CreateLink, InboxEntry, InboxSource, LinkCreated, LinkInfo, LinkState, LinkSummary,
 };
 use sealcam_core::protocol::audit::AuditEntry;
-use sealcam_tests::store::{
+use sealcam_test_support::store::{
     audit_command, b64, blake3, check_receipt, eventually, jpeg_of_len, now, seal_unsigned, twins,
     Device, Resp, StoreProcess, World,
 };
@@ -182,7 +182,7 @@ fn foreign_device() -> Device {
     let cert = DeviceCertificate::issue(
         &other,
         &key.public(),
-        &sealcam_tests::store::clinician(),
+        &sealcam_test_support::store::clinician(),
         t - 60,
         t + 86_400,
     )
@@ -354,7 +354,7 @@ async fn refused_uploads_store_nothing() {
         )),
         // The store may answer 413 and close before the body is all sent;
         // the client then sees a broken pipe instead of the answer.
-        Err(err) => sealcam_tests::summary(&format!(
+        Err(err) => sealcam_test_support::summary(&format!(
             "note: oversized chunked upload: connection closed before the answer was read ({err})"
         )),
     }
@@ -494,7 +494,7 @@ async fn links_limits_expiry_revocation_replay() {
         let tb = t.bytes[..t.bytes.len() - 1].to_vec();
         let c = sealcam_core::envelope::seal(
             &jpeg_of_len(3000),
-            &sealcam_tests::store::record_for(&jpeg_of_len(3000)),
+            &sealcam_test_support::store::record_for(&jpeg_of_len(3000)),
             &rcpt,
             sealcam_core::envelope::Signer::Unsigned,
             sealcam_platform::clock::unix_now(),
@@ -570,7 +570,7 @@ async fn links_limits_expiry_revocation_replay() {
     w.admin()
         .delete(&format!(
             "/v1/links/{}",
-            sealcam_tests::store::hex(&[0x5a; 16])
+            sealcam_test_support::store::hex(&[0x5a; 16])
         ))
         .await
         .expect(404, "DELETE an unknown link");
@@ -603,7 +603,7 @@ async fn links_limits_expiry_revocation_replay() {
         ..CreateLink::default()
     })
     .expect("json");
-    let h = sealcam_tests::store::auth_headers(
+    let h = sealcam_test_support::store::auth_headers(
         &d0.auth,
         &w.client.store,
         "POST",
@@ -1005,7 +1005,7 @@ async fn link_upload_checks_a_signed_envelopes_signature() {
 /// photo's bytes or the patient's name in clear.
 #[tokio::test(flavor = "multi_thread")]
 async fn corpus_photo_round_trip_through_the_store() {
-    let Some(corpus) = sealcam_tests::corpus_dir() else {
+    let Some(corpus) = sealcam_test_support::corpus_dir() else {
         return;
     };
     let photo = corpus.join("images/mei_Apple_iPhone_4.jpg");
@@ -1031,7 +1031,7 @@ async fn corpus_photo_round_trip_through_the_store() {
         assert!(*opened.image == clean, "staff {i}: image differs");
         assert_eq!(
             opened.record.to_json(),
-            sealcam_tests::store::record_for(&clean).to_json(),
+            sealcam_test_support::store::record_for(&clean).to_json(),
             "staff {i}: record differs"
         );
         assert!(
@@ -1051,11 +1051,12 @@ async fn corpus_photo_round_trip_through_the_store() {
     let stored = std::fs::read(&blobs[0]).expect("read blob");
     assert!(stored == e.bytes, "the blob is not the envelope as sent");
     assert!(
-        sealcam_tests::find_bytes(&stored, &clean[clean.len() / 2..clean.len() / 2 + 64]).is_none(),
+        sealcam_test_support::find_bytes(&stored, &clean[clean.len() / 2..clean.len() / 2 + 64])
+            .is_none(),
         "image bytes in clear in the blob"
     );
     assert!(
-        sealcam_tests::find_bytes(&stored, b"Example-Testpatient").is_none(),
+        sealcam_test_support::find_bytes(&stored, b"Example-Testpatient").is_none(),
         "the patient's name in clear in the blob"
     );
 }

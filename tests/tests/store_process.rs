@@ -10,7 +10,7 @@ use sealcam_core::envelope::Sealed;
 use sealcam_core::keys::OrgSigningKey;
 use sealcam_core::protocol::api::{BootstrapRequest, Bootstrapped, CodeInput, Info};
 use sealcam_core::protocol::Receipt;
-use sealcam_tests::store::{
+use sealcam_test_support::store::{
     blake3, bootstrap, check_receipt, eventually, jpeg_of_len, sha256, Auth, StoreProcess, World,
 };
 use std::collections::VecDeque;
@@ -369,7 +369,7 @@ async fn sigkill_during_uploads_keeps_every_receipted_envelope_whole() {
         intact,
         "blob files on disk ≠ envelopes the store serves (orphans or sharing)"
     );
-    sealcam_tests::summary(&format!(
+    sealcam_test_support::summary(&format!(
         "crash: {n_acked} receipted, {intact} intact after restart, {} absent (re-uploaded)",
         absent.len()
     ));

@@ -10,7 +10,7 @@ use sealcam_core::keys::{
     LinkCapability, LinkSigner, LinkTerms, RecipientIdentity, StaffSigningKey,
 };
 use sealcam_core::protocol::api::{CreateLink, InboxEntry};
-use sealcam_tests::store::{now, StoreProcess, World};
+use sealcam_test_support::store::{now, StoreProcess, World};
 
 /// Rate limits out of the way.
 const NO_RATE_LIMITS: &str = "
@@ -72,7 +72,7 @@ async fn revoking_a_device_or_removing_staff_stops_the_links_they_made() {
         .delete(&format!("/v1/staff/{}", w.staff[1].id))
         .await
         .expect(204, "remove the staff member");
-    let unsigned = sealcam_tests::store::seal_unsigned(&w.recipients()[..1]);
+    let unsigned = sealcam_test_support::store::seal_unsigned(&w.recipients()[..1]);
     for token in [&device_token, &staff_token] {
         w.link(token)
             .get("/v1/link")
@@ -126,7 +126,7 @@ async fn a_vouched_link_sends_only_to_its_recipients_and_the_inbox_carries_recei
         "the page gets the capability"
     );
     // To the other team as well: refused.
-    let both = sealcam_tests::store::seal_unsigned(&w.recipients());
+    let both = sealcam_test_support::store::seal_unsigned(&w.recipients());
     let r = w.link_upload(&token, &both).await;
     assert_eq!(
         (r.status, r.json()["error"].as_str().unwrap_or_default()),
@@ -134,7 +134,7 @@ async fn a_vouched_link_sends_only_to_its_recipients_and_the_inbox_carries_recei
     );
     // To its own team: accepted, and the inbox entry carries the receipt.
     // (What the record inside says is the records workstation's to check.)
-    let mine = sealcam_tests::store::seal_unsigned(&[team]);
+    let mine = sealcam_test_support::store::seal_unsigned(&[team]);
     w.link_upload(&token, &mine)
         .await
         .expect(201, "to its own team");

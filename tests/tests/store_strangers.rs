@@ -28,7 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealcam_core::keys::DeviceSigningKey;
-use sealcam_tests::store::{audit_command, jpeg_of_len, tiny_jpeg, Auth, StoreProcess, World};
+use sealcam_test_support::store::{
+    audit_command, jpeg_of_len, tiny_jpeg, Auth, StoreProcess, World,
+};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -471,7 +473,7 @@ async fn a_principal_holds_at_most_its_share_of_upload_buffers() {
             e.bytes,
             Duration::from_millis(500),
         ));
-        let e = sealcam_tests::store::seal_unsigned(&rcpt);
+        let e = sealcam_test_support::store::seal_unsigned(&rcpt);
         trickles.push(trickle(
             &w,
             Auth::Link(token.clone()),

@@ -23,11 +23,11 @@
 use sealcam_core::envelope::{EnvelopeId, Sealed};
 use sealcam_core::keys::Recipient;
 use sealcam_core::protocol::api::CreateLink;
-use sealcam_tests::store::{
+use sealcam_test_support::store::{
     blake3, check_receipt, eventually, jpeg_of_len, store_bin, tiny_jpeg, Auth, Client, Device,
     Resp, StoreProcess, World,
 };
-use sealcam_tests::summary;
+use sealcam_test_support::summary;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

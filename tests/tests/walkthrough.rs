@@ -4,19 +4,12 @@
 //! has no GPS (our scanner, and exiftool when installed). Real store
 //! process, real CLI binary, TLS pinned end to end.
 
-#[path = "../src/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-#[path = "../src/deployment.rs"]
-#[allow(dead_code)]
-mod deployment;
-#[path = "../src/proxy.rs"]
-#[allow(dead_code)]
-mod proxy;
+use sealcam_test_support::cli;
+use sealcam_test_support::deployment;
 
 use cli::{run, sealcam, text};
 use deployment::{ok, Deployment, RECORD_FLAGS};
-use sealcam_tests::{corpus_dir, scanner};
+use sealcam_test_support::{corpus_dir, scanner};
 
 const PHOTO: &str = "mpr_PXL_20200710_061629144.MP.jpg";
 
@@ -120,7 +113,7 @@ fn walkthrough_capture_to_filed_record() {
     assert!(!dep.dir.path().join("stolen.jpg").exists());
 
     // The audit chain verifies and recorded the journey.
-    let o = sealcam_tests::store::audit_command("verify", dep.store.data_dir());
+    let o = sealcam_test_support::store::audit_command("verify", dep.store.data_dir());
     ok(&o, "audit verify");
     let o = dep.admin(&["audit", "export"]);
     ok(&o, "admin audit export");
@@ -186,7 +179,7 @@ fn exiftool_finds_no_gps(image: &std::path::Path) {
                 "exiftool still finds GPS tags: {out}"
             );
         }
-        Err(_) => sealcam_tests::summary(
+        Err(_) => sealcam_test_support::summary(
             "\n!!! exiftool not installed: the walkthrough's exiftool check was skipped !!!\n",
         ),
     }

@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 
 // The test fixtures (fixed keys, the fictional record, the tiny JPEG),
 // shared rather than copied.
-#[path = "../../tests/common/mod.rs"]
-mod common;
 #[allow(unused_imports)] // each bench uses a different subset
-pub use common::{clinician, device, identity, org, record_for, tiny_jpeg};
+pub use sealcam_test_support::fixtures::{clinician, device, identity, org, record_for, tiny_jpeg};
 
 pub fn now() -> u64 {
     std::time::SystemTime::now()

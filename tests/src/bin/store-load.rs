@@ -4,7 +4,7 @@
 //! Run it through `scripts/bench-store-load.sh` (release builds of the
 //! store and of this binary). What it does:
 //!
-//! 1. starts the store (`SEALCAM_STORE_BIN`, else built like the tests do)
+//! 1. starts the store (`SEALCAM_STORE_BIN`, which the script sets)
 //!    on a fresh data dir under `--work-dir` (default: the temp dir),
 //!    bootstraps it, publishes a directory, enrols one device per client;
 //! 2. pre-generates every envelope in memory (distinct ids, each sealed and
@@ -31,7 +31,7 @@
 
 use sealcam_core::envelope::Sealed;
 use sealcam_store::staging::{BufferPool, StagingFile};
-use sealcam_tests::store::{
+use sealcam_test_support::store::{
     auth_headers, blake3, jpeg_of_len, rss_kib, Device, SignOpts, StoreProcess, World,
 };
 use std::path::{Path, PathBuf};
@@ -356,8 +356,9 @@ async fn run(a: Args) -> i32 {
     let start = Arc::new(tokio::sync::Barrier::new(a.clients + 1));
     let mut tasks = Vec::with_capacity(a.clients);
     for (c, share) in shares.into_iter().enumerate() {
-        let client = sealcam_tests::store::Client::with_http1_only(&store.url, &cert, a.http1)
-            .for_store(&store.store_key);
+        let client =
+            sealcam_test_support::store::Client::with_http1_only(&store.url, &cert, a.http1)
+                .for_store(&store.store_key);
         let auth = devices[c].auth();
         let start = Arc::clone(&start);
         tasks.push(tokio::spawn(async move {

@@ -2,7 +2,7 @@
 //! the coded data: the items that make up the primary image must survive
 //! byte for byte, with the properties needed to decode and orient them.
 
-use sealcam_tests::heif::Heif;
+use sealcam_test_support::heif::Heif;
 
 /// HEIF: the primary item (and the tiles of a grid primary) must be in the
 /// output under the same IDs with identical bytes and the same decoding,

@@ -1,6 +1,6 @@
 //! Per-file outcomes of the corpus checks and their totals.
 
-use sealcam_tests::summary;
+use sealcam_test_support::summary;
 
 /// What the checks found for one file.
 #[derive(Default)]
