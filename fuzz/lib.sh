@@ -11,6 +11,7 @@
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 read -r -a build_flags <<<"${FUZZ_BUILD_FLAGS:---sanitizer none --debug-assertions}"
 logs="$here/target/fuzz-logs"
+bin_dir="${FUZZ_BIN_DIR:-$here/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release}"
 mkdir -p "$logs"
 
 all_targets() {
@@ -32,7 +33,8 @@ loud() {
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
 }
 
-# run_target <target> <log> <libFuzzer args…>: runs one target on its corpus
+# run_target <target> <log> <libFuzzer args…>: runs one target (built by
+# `cargo +nightly fuzz build` with the same flags first) on its corpus
 # (fuzz/corpus/<target>), sets `execs`, `secs`, `rate`, `status`, `artifact`.
 run_target() {
     local t="$1" log="$2"
@@ -41,8 +43,10 @@ run_target() {
     mkdir -p "$here/corpus/$t" "$here/artifacts/$t"
     start="$(date +%s.%N)"
     set +e
-    ${FUZZ_NICE:+nice -n "$FUZZ_NICE"} cargo +nightly fuzz run "${build_flags[@]}" "$t" -- \
-        -print_final_stats=1 -timeout=20 "$@" >"$log" 2>&1
+    # The binary `cargo fuzz build` made, run directly with the arguments
+    # `cargo fuzz run` would give it (a second less per target).
+    ${FUZZ_NICE:+nice -n "$FUZZ_NICE"} "$bin_dir/$t" -artifact_prefix="$here/artifacts/$t/" \
+        -print_final_stats=1 -timeout=20 "$@" "$here/corpus/$t" >"$log" 2>&1
     status=$?
     set -e
     end="$(date +%s.%N)"
