@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(cert) = DeviceCertificate::from_bytes(data) else {
         return;
     };
-    assert!(cert.to_bytes() == data, "to_bytes does not give the input back");
+    assert!(
+        cert.to_bytes() == data,
+        "to_bytes does not give the input back"
+    );
     assert!(cert.not_before() <= cert.not_after());
     let reissued = match DeviceCertificate::issue(
         &ORG,
@@ -37,9 +40,19 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("a parsed certificate's fields cannot be issued: {e}"),
     };
     let again = reissued.to_bytes();
-    assert_eq!(again.len(), data.len(), "reissued certificate has another length");
-    assert!(again[0] == data[0] && again[17..again.len() - 64] == data[17..data.len() - 64], "reissued certificate has another body");
+    assert_eq!(
+        again.len(),
+        data.len(),
+        "reissued certificate has another length"
+    );
+    assert!(
+        again[0] == data[0] && again[17..again.len() - 64] == data[17..data.len() - 64],
+        "reissued certificate has another body"
+    );
     if cert.verify(&ORG.public(), fixtures::NOW).is_ok() {
-        assert!(again == data, "a verified certificate is not the one the key issues");
+        assert!(
+            again == data,
+            "a verified certificate is not the one the key issues"
+        );
     }
 });

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(signed) = SignedDirectory::from_bytes(data) else {
         return;
     };
-    assert!(signed.to_bytes() == data, "to_bytes does not give the input back");
+    assert!(
+        signed.to_bytes() == data,
+        "to_bytes does not give the input back"
+    );
     // Any time: the signature is what matters here, then expiry.
     if let Ok(dir) = signed.verify(&ORG.public(), 0) {
         if let Err(e) = dir.validate() {

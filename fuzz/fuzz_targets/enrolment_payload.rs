@@ -20,8 +20,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(code) = OneTimeCode::parse(text) {
         let canon = code.expose();
         assert_eq!(canon.len(), 39, "a canonical code is not 39 characters");
-        assert!(canon.split('-').all(|g| g.len() == 4), "a canonical code is not groups of 4");
-        assert!(OneTimeCode::parse(canon) == Some(code.clone()), "a canonical code does not parse back");
+        assert!(
+            canon.split('-').all(|g| g.len() == 4),
+            "a canonical code is not groups of 4"
+        );
+        assert!(
+            OneTimeCode::parse(canon) == Some(code.clone()),
+            "a canonical code does not parse back"
+        );
     }
     let Ok(p) = EnrolmentPayload::parse(text) else {
         return;

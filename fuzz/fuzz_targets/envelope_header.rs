@@ -23,21 +23,32 @@ static ORG: LazyLock<OrgPublicKey> = LazyLock::new(|| fixtures::org().public());
 fuzz_target!(|data: &[u8]| {
     let inspected = inspect(data);
     if let Ok(r) = &inspected {
-        assert_eq!(r.envelope_len, data.len() as u64, "inspect: envelope_len is not the input's length");
+        assert_eq!(
+            r.envelope_len,
+            data.len() as u64,
+            "inspect: envelope_len is not the input's length"
+        );
         assert!(
             (1..=MAX_RECIPIENTS).contains(&r.recipients.len()),
             "inspect accepted {} recipients",
             r.recipients.len()
         );
         for (i, a) in r.recipients.iter().enumerate() {
-            assert!(!r.recipients[i + 1..].contains(a), "inspect accepted a repeated recipient");
+            assert!(
+                !r.recipients[i + 1..].contains(a),
+                "inspect accepted a repeated recipient"
+            );
         }
     }
     let verified = verify(data, &ORG, fixtures::NOW);
     match (&inspected, &verified) {
-        (Err(e), Err(VerifyError::Format(f))) => assert_eq!(e, f, "verify and inspect disagree on the format error"),
+        (Err(e), Err(VerifyError::Format(f))) => {
+            assert_eq!(e, f, "verify and inspect disagree on the format error")
+        }
         (Err(e), v) => panic!("inspect failed ({e}) but verify gave {v:?}"),
-        (Ok(_), Err(VerifyError::Format(f))) => panic!("inspect accepted what verify calls malformed: {f}"),
+        (Ok(_), Err(VerifyError::Format(f))) => {
+            panic!("inspect accepted what verify calls malformed: {f}")
+        }
         (Ok(r), Ok(v)) => assert_eq!(r, v, "verify and inspect return different headers"),
         (Ok(_), Err(_)) => {}
     }

@@ -54,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
             // Every piece up to and including the one that failed.
             fed += p.len() as u64;
         }
-        assert_eq!(s.len(), fed, "len is not the bytes fed up to the first failure");
+        assert_eq!(
+            s.len(),
+            fed,
+            "len is not the bytes fed up to the first failure"
+        );
         match (r, &failed) {
             (Err(e), None) => failed = Some(e),
             (Err(e), Some(f)) => assert_eq!(&e, f, "a later update changed the error"),
@@ -75,15 +79,27 @@ fuzz_target!(|data: &[u8]| {
             if let Some(f) = &failed {
                 assert_eq!(&e, f, "finish changed the update's error");
             }
-            assert_eq!(inspected.as_ref().err(), Some(&e), "stream and inspect disagree");
+            assert_eq!(
+                inspected.as_ref().err(),
+                Some(&e),
+                "stream and inspect disagree"
+            );
         }
         Ok(streamed) => {
             assert!(failed.is_none());
             let Ok(r) = inspected else {
                 panic!("the stream accepted what inspect refuses: {inspected:?}");
             };
-            assert_eq!(streamed.routing(), r, "stream and inspect give different headers");
-            assert_eq!(expected, Some(envelope.len() as u64), "expected_len is not the length");
+            assert_eq!(
+                streamed.routing(),
+                r,
+                "stream and inspect give different headers"
+            );
+            assert_eq!(
+                expected,
+                Some(envelope.len() as u64),
+                "expected_len is not the length"
+            );
             assert_eq!(
                 streamed.digest(),
                 *blake3::hash(envelope).as_bytes(),

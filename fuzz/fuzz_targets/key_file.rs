@@ -21,14 +21,18 @@ use std::cell::Cell;
 
 use libfuzzer_sys::fuzz_target;
 use sealcam_core::keys::{
-    decode_key_file, encode_key_file, DeviceSigningKey, KeyError, OrgSigningKey,
-    RecipientIdentity, SecretKey, StaffSigningKey, StoreSigningKey,
+    decode_key_file, encode_key_file, DeviceSigningKey, KeyError, OrgSigningKey, RecipientIdentity,
+    SecretKey, StaffSigningKey, StoreSigningKey,
 };
 use zeroize::Zeroizing;
 
 const NOW: u64 = 1_795_256_130;
 
-fn one<K: SecretKey>(text: &str, to_string: fn(&K) -> Zeroizing<String>, from_string: fn(&str) -> Result<K, KeyError>) {
+fn one<K: SecretKey>(
+    text: &str,
+    to_string: fn(&K) -> Zeroizing<String>,
+    from_string: fn(&str) -> Result<K, KeyError>,
+) {
     let asked = Cell::new(false);
     let decoded = decode_key_file::<K>(text, || {
         asked.set(true);
@@ -42,12 +46,20 @@ fn one<K: SecretKey>(text: &str, to_string: fn(&K) -> Zeroizing<String>, from_st
                 Err(e) => panic!("a decoded key cannot be written: {e}"),
             };
             match decode_key_file::<K>(&file, || panic!("asked for a passphrase")) {
-                Ok(again) => assert_eq!(again.public_string(), key.public_string(), "key changed through its file"),
+                Ok(again) => assert_eq!(
+                    again.public_string(),
+                    key.public_string(),
+                    "key changed through its file"
+                ),
                 Err(e) => panic!("a written key file is refused: {e}"),
             }
             let line = to_string(&key);
             match from_string(&line) {
-                Ok(again) => assert_eq!(again.public_string(), key.public_string(), "key changed through its string"),
+                Ok(again) => assert_eq!(
+                    again.public_string(),
+                    key.public_string(),
+                    "key changed through its string"
+                ),
                 Err(e) => panic!("a key's own secret string is refused: {e}"),
             }
         }
@@ -56,7 +68,11 @@ fn one<K: SecretKey>(text: &str, to_string: fn(&K) -> Zeroizing<String>, from_st
     }
     // The secret string parser on the raw text too (one line or not).
     if let Ok(key) = from_string(text) {
-        assert_eq!(to_string(&key).as_str(), text.to_ascii_uppercase(), "a secret string is not canonical");
+        assert_eq!(
+            to_string(&key).as_str(),
+            text.to_ascii_uppercase(),
+            "a secret string is not canonical"
+        );
     }
 }
 
@@ -64,9 +80,29 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    one::<RecipientIdentity>(text, |k| k.to_secret_string(), RecipientIdentity::from_secret_string);
-    one::<OrgSigningKey>(text, |k| k.to_secret_string(), OrgSigningKey::from_secret_string);
-    one::<DeviceSigningKey>(text, |k| k.to_secret_string(), DeviceSigningKey::from_secret_string);
-    one::<StaffSigningKey>(text, |k| k.to_secret_string(), StaffSigningKey::from_secret_string);
-    one::<StoreSigningKey>(text, |k| k.to_secret_string(), StoreSigningKey::from_secret_string);
+    one::<RecipientIdentity>(
+        text,
+        |k| k.to_secret_string(),
+        RecipientIdentity::from_secret_string,
+    );
+    one::<OrgSigningKey>(
+        text,
+        |k| k.to_secret_string(),
+        OrgSigningKey::from_secret_string,
+    );
+    one::<DeviceSigningKey>(
+        text,
+        |k| k.to_secret_string(),
+        DeviceSigningKey::from_secret_string,
+    );
+    one::<StaffSigningKey>(
+        text,
+        |k| k.to_secret_string(),
+        StaffSigningKey::from_secret_string,
+    );
+    one::<StoreSigningKey>(
+        text,
+        |k| k.to_secret_string(),
+        StoreSigningKey::from_secret_string,
+    );
 });

@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(cap) = LinkCapability::from_bytes(data) else {
         return;
     };
-    assert!(cap.to_bytes() == data, "to_bytes does not give the input back");
+    assert!(
+        cap.to_bytes() == data,
+        "to_bytes does not give the input back"
+    );
     let k = &*KEYS;
     let terms = cap.terms().clone();
     let resigned = match LinkCapability::sign(terms.clone(), LinkSigner::Staff(&k.staff)) {
@@ -47,14 +50,24 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("parsed terms cannot be signed again: {e}"),
     };
     match LinkCapability::from_bytes(&resigned.to_bytes()) {
-        Ok(back) => assert!(*back.terms() == terms, "terms changed through sign and parse"),
+        Ok(back) => assert!(
+            *back.terms() == terms,
+            "terms changed through sign and parse"
+        ),
         Err(e) => panic!("a re-signed capability is refused: {e}"),
     }
     let verified = cap.verify_creator(&k.org, &k.trusted).is_ok();
     if verified && matches!(cap.creator(), LinkCreator::Staff(_)) {
-        assert!(resigned.to_bytes() == data, "a verified capability is not the one the key signs");
+        assert!(
+            resigned.to_bytes() == data,
+            "a verified capability is not the one the key signs"
+        );
     }
     let at = terms.created_at;
     let vouched = cap.vouches_for(&k.org, &k.trusted, at, &terms.recipients);
-    assert_eq!(vouched.is_ok(), verified, "vouches_for disagrees with verify_creator");
+    assert_eq!(
+        vouched.is_ok(),
+        verified,
+        "vouches_for disagrees with verify_creator"
+    );
 });

@@ -40,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
     let verified = r.verify(&public).is_ok();
     if verified {
         let signed = Receipt::sign(&STORE, r.envelope_id, r.blake3, r.size, r.received_at);
-        assert!(signed == r, "a verified receipt is not the one the key signs");
+        assert!(
+            signed == r,
+            "a verified receipt is not the one the key signs"
+        );
     }
     if r.confirms(&public, data).is_ok() {
         assert!(verified, "confirms passed without verify");

@@ -24,8 +24,15 @@ use sealcam_core::keys::{
 fn key<T: FromStr + Display + PartialEq>(s: &str) -> Option<T> {
     let v = s.parse::<T>().ok()?;
     let printed = v.to_string();
-    assert_eq!(printed, s.to_ascii_lowercase(), "a key string is not canonical");
-    assert!(printed.parse::<T>().ok() == Some(v), "a printed key does not parse back");
+    assert_eq!(
+        printed,
+        s.to_ascii_lowercase(),
+        "a key string is not canonical"
+    );
+    assert!(
+        printed.parse::<T>().ok() == Some(v),
+        "a printed key does not parse back"
+    );
     printed.parse::<T>().ok()
 }
 

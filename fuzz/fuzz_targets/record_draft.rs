@@ -43,14 +43,20 @@ fn check(draft: &RecordDraft, f: &Fixed) {
         Ok(r) => r,
         Err(e) => panic!("a completed record's JSON is refused: {e}"),
     };
-    assert!(again == record, "the completed record changed through its JSON");
+    assert!(
+        again == record,
+        "the completed record changed through its JSON"
+    );
     let back = RecordDraft::from_record(&record);
     assert!(back.patient == draft.patient, "patient changed");
     assert!(back.body_site == draft.body_site, "body site changed");
     assert!(back.clinician == draft.clinician, "clinician changed");
     assert!(back.consent == draft.consent, "consent changed");
     assert!(back.source == draft.source, "source changed");
-    assert!(back.link_capability == draft.link_capability, "link capability changed");
+    assert!(
+        back.link_capability == draft.link_capability,
+        "link capability changed"
+    );
     assert_eq!(back.captured_at, Some(draft.captured_at.unwrap_or(f.now)));
 }
 
@@ -63,7 +69,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(d) = RecordDraft::from_json(data, None, f.now) {
         check(&d, f);
         match &with_default {
-            Ok(w) => assert!(*w == d, "a default clinician changed a draft that names one"),
+            Ok(w) => assert!(
+                *w == d,
+                "a default clinician changed a draft that names one"
+            ),
             Err(e) => panic!("a draft parses without a default clinician but not with one: {e}"),
         }
     }

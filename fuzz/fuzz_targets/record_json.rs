@@ -21,10 +21,16 @@ fuzz_target!(|data: &[u8]| {
         Ok(r) => r,
         Err(e) => panic!("a parsed record's own JSON is refused: {e}"),
     };
-    assert!(again == record, "the record changed through to_json and from_json");
+    assert!(
+        again == record,
+        "the record changed through to_json and from_json"
+    );
     assert!(again.to_json() == json, "to_json is not canonical");
     match serde_json::from_slice::<ClinicalRecord>(data) {
-        Ok(embedded) => assert!(embedded == record, "the embedded parse gives another record"),
+        Ok(embedded) => assert!(
+            embedded == record,
+            "the embedded parse gives another record"
+        ),
         Err(e) => panic!("from_json accepts a record the embedded parse refuses: {e}"),
     }
 });

@@ -54,7 +54,10 @@ fn check<S: RequestSigner, V: RequestVerifier>(
     let target = fixtures::target(store, digest);
     if auth.verify(public, &target, fixtures::NOW).is_ok() {
         let again = authorization(signer, &target, auth.timestamp, auth.nonce);
-        assert_eq!(again, header, "a header that verifies is not the one the key writes");
+        assert_eq!(
+            again, header,
+            "a header that verifies is not the one the key writes"
+        );
     }
 }
 
@@ -106,7 +109,21 @@ fuzz_target!(|data: &[u8]| {
     let k = &*KEYS;
     match auth.role {
         Role::Admin => check(&auth, header, &k.org, &k.org.public(), &k.store, &digest),
-        Role::Device => check(&auth, header, &k.device, &k.device.public(), &k.store, &digest),
-        Role::Staff => check(&auth, header, &k.staff, &k.staff.public(), &k.store, &digest),
+        Role::Device => check(
+            &auth,
+            header,
+            &k.device,
+            &k.device.public(),
+            &k.store,
+            &digest,
+        ),
+        Role::Staff => check(
+            &auth,
+            header,
+            &k.staff,
+            &k.staff.public(),
+            &k.store,
+            &digest,
+        ),
     }
 });

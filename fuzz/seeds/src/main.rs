@@ -80,11 +80,41 @@ fn envelopes(c: &Corpus, vectors: Option<&Path>) -> Result<()> {
     big.resize(70_000 - 2, 0x5A);
     big.extend_from_slice(&[0xFF, 0xD9]);
     let made = [
-        ("unsigned", &jpeg, vec![identity.recipient()], Signer::Unsigned, FULL_RECORD),
-        ("signed", &jpeg, vec![identity.recipient()], signed, FULL_RECORD),
-        ("signed-two", &jpeg, vec![second.recipient(), identity.recipient()], signed, fixtures::SMALL_RECORD),
-        ("unsigned-other", &jpeg, vec![second.recipient()], Signer::Unsigned, fixtures::SMALL_RECORD),
-        ("signed-two-chunks", &big, vec![identity.recipient()], signed, fixtures::SMALL_RECORD),
+        (
+            "unsigned",
+            &jpeg,
+            vec![identity.recipient()],
+            Signer::Unsigned,
+            FULL_RECORD,
+        ),
+        (
+            "signed",
+            &jpeg,
+            vec![identity.recipient()],
+            signed,
+            FULL_RECORD,
+        ),
+        (
+            "signed-two",
+            &jpeg,
+            vec![second.recipient(), identity.recipient()],
+            signed,
+            fixtures::SMALL_RECORD,
+        ),
+        (
+            "unsigned-other",
+            &jpeg,
+            vec![second.recipient()],
+            Signer::Unsigned,
+            fixtures::SMALL_RECORD,
+        ),
+        (
+            "signed-two-chunks",
+            &big,
+            vec![identity.recipient()],
+            signed,
+            fixtures::SMALL_RECORD,
+        ),
     ];
     for (name, image, recipients, signer, record) in made {
         let env = seal_parts(
@@ -97,14 +127,22 @@ fn envelopes(c: &Corpus, vectors: Option<&Path>) -> Result<()> {
         )?
         .bytes;
         c.put("envelope_stream", name, &stream_input(&[], &env))?;
-        c.put("envelope_stream", &format!("{name}-cut"), &stream_input(&[10, 0, 400, 43], &env))?;
+        c.put(
+            "envelope_stream",
+            &format!("{name}-cut"),
+            &stream_input(&[10, 0, 400, 43], &env),
+        )?;
         if env.len() < 8192 {
             c.put("envelope_header", name, &env)?;
             c.put("envelope_open", name, &prefixed(0, &env))?;
         }
     }
     for (name, record) in [("full", FULL_RECORD), ("small", fixtures::SMALL_RECORD)] {
-        c.put("envelope_open", &format!("record-{name}"), &prefixed(1, record.as_bytes()))?;
+        c.put(
+            "envelope_open",
+            &format!("record-{name}"),
+            &prefixed(1, record.as_bytes()),
+        )?;
     }
     if let Some(dir) = vectors {
         for entry in fs::read_dir(dir)? {
@@ -124,7 +162,11 @@ fn envelopes(c: &Corpus, vectors: Option<&Path>) -> Result<()> {
                 continue;
             }
             c.put("envelope_header", &format!("vector-{name}"), env)?;
-            c.put("envelope_stream", &format!("vector-{name}"), &stream_input(&[], env))?;
+            c.put(
+                "envelope_stream",
+                &format!("vector-{name}"),
+                &stream_input(&[], env),
+            )?;
         }
     }
     Ok(())
@@ -142,7 +184,8 @@ fn keys(c: &Corpus) -> Result<()> {
         "1234567",
     )
     .map_err(|e| format!("{e:?}"))?;
-    let cert2 = sealcam_core::keys::DeviceCertificate::issue(&org, &device.public(), &other, 0, u64::MAX)?;
+    let cert2 =
+        sealcam_core::keys::DeviceCertificate::issue(&org, &device.public(), &other, 0, u64::MAX)?;
     c.put("certificate", "other-body", &cert2.to_bytes())?;
 
     let dir = RecipientDirectory {
@@ -177,7 +220,10 @@ fn keys(c: &Corpus) -> Result<()> {
         max_uploads: 3,
         max_bytes: 20 << 20,
         context_blake3: sealcam_core::keys::context_commitment(Some(b"context")),
-        recipients: vec![fixtures::identity().recipient().id(), fixtures::second_identity().recipient().id()],
+        recipients: vec![
+            fixtures::identity().recipient().id(),
+            fixtures::second_identity().recipient().id(),
+        ],
     };
     let by_staff = LinkCapability::sign(terms.clone(), LinkSigner::Staff(&staff))?;
     c.put("link_capability", "staff", &by_staff.to_bytes())?;
@@ -189,17 +235,35 @@ fn keys(c: &Corpus) -> Result<()> {
         },
     )?;
     c.put("link_capability", "device", &by_device.to_bytes())?;
-    c.put("api_body", "create-link", &prefixed(3, &serde_json::to_vec(&CreateLink {
-        capability: Some(by_staff.to_bytes()),
-        context: Some(b"context".to_vec()),
-        ..CreateLink::default()
-    })?))?;
-    c.put("api_body", "create-link-limits", &prefixed(3, br#"{"expires_in_secs":86400,"max_bytes":1000000,"max_uploads":2}"#))?;
+    c.put(
+        "api_body",
+        "create-link",
+        &prefixed(
+            3,
+            &serde_json::to_vec(&CreateLink {
+                capability: Some(by_staff.to_bytes()),
+                context: Some(b"context".to_vec()),
+                ..CreateLink::default()
+            })?,
+        ),
+    )?;
+    c.put(
+        "api_body",
+        "create-link-limits",
+        &prefixed(
+            3,
+            br#"{"expires_in_secs":86400,"max_bytes":1000000,"max_uploads":2}"#,
+        ),
+    )?;
     Ok(())
 }
 
 fn key_file<K: SecretKey>(c: &Corpus, name: &str, key: &K) -> Result<()> {
-    c.put("key_file", name, encode_key_file(key, None, fixtures::NOW)?.as_bytes())?;
+    c.put(
+        "key_file",
+        name,
+        encode_key_file(key, None, fixtures::NOW)?.as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -210,11 +274,26 @@ fn key_files(c: &Corpus) -> Result<()> {
     key_file(c, "staff", &fixtures::staff())?;
     key_file(c, "store", &fixtures::store())?;
     // One Argon2id run here (at the minimum parameters), never in the target.
-    let protected =
-        encode_key_file_with_params(&fixtures::org(), "correct horse", KdfParams::MINIMUM, fixtures::NOW)?;
+    let protected = encode_key_file_with_params(
+        &fixtures::org(),
+        "correct horse",
+        KdfParams::MINIMUM,
+        fixtures::NOW,
+    )?;
     c.put("key_file", "org-protected", protected.as_bytes())?;
-    c.put("key_file", "recipient-line", fixtures::identity().to_secret_string().as_bytes())?;
-    c.put("key_file", "device-line-lower", fixtures::device().to_secret_string().to_ascii_lowercase().as_bytes())?;
+    c.put(
+        "key_file",
+        "recipient-line",
+        fixtures::identity().to_secret_string().as_bytes(),
+    )?;
+    c.put(
+        "key_file",
+        "device-line-lower",
+        fixtures::device()
+            .to_secret_string()
+            .to_ascii_lowercase()
+            .as_bytes(),
+    )?;
 
     let strings = [
         ("recipient", fixtures::identity().recipient().to_string()),
@@ -222,8 +301,17 @@ fn key_files(c: &Corpus) -> Result<()> {
         ("device", fixtures::device().public().to_string()),
         ("staff", fixtures::staff().public().to_string()),
         ("store", fixtures::store().public().to_string()),
-        ("recipient-upper", fixtures::identity().recipient().to_string().to_ascii_uppercase()),
-        ("recipient-id", fixtures::identity().recipient().id().to_string()),
+        (
+            "recipient-upper",
+            fixtures::identity()
+                .recipient()
+                .to_string()
+                .to_ascii_uppercase(),
+        ),
+        (
+            "recipient-id",
+            fixtures::identity().recipient().id().to_string(),
+        ),
         ("device-id", fixtures::device().public().id().to_string()),
     ];
     for (name, s) in strings {
@@ -238,39 +326,108 @@ fn protocol(c: &Corpus) -> Result<()> {
     let target = fixtures::target(&store, &digest);
     let digest_line = content_digest_header(&digest);
     let headers = [
-        ("admin", authorization(&fixtures::org(), &target, fixtures::NOW, [1; 16])),
-        ("device", authorization(&fixtures::device(), &target, fixtures::NOW + 100, [2; 16])),
-        ("staff", authorization(&fixtures::staff(), &target, fixtures::NOW - 299, [3; 16])),
+        (
+            "admin",
+            authorization(&fixtures::org(), &target, fixtures::NOW, [1; 16]),
+        ),
+        (
+            "device",
+            authorization(&fixtures::device(), &target, fixtures::NOW + 100, [2; 16]),
+        ),
+        (
+            "staff",
+            authorization(&fixtures::staff(), &target, fixtures::NOW - 299, [3; 16]),
+        ),
     ];
     for (name, h) in headers {
-        c.put("request_auth", name, format!("{h}\n{digest_line}").as_bytes())?;
+        c.put(
+            "request_auth",
+            name,
+            format!("{h}\n{digest_line}").as_bytes(),
+        )?;
     }
-    c.put("request_auth", "link", format!("Sealcam-Link {}", LinkToken::generate().expose()).as_bytes())?;
+    c.put(
+        "request_auth",
+        "link",
+        format!("Sealcam-Link {}", LinkToken::generate().expose()).as_bytes(),
+    )?;
 
-    let r = Receipt::sign(&fixtures::store(), sealcam_core::envelope::EnvelopeId([0x42; 16]), *blake3::hash(b"x").as_bytes(), 5_117_591, fixtures::NOW);
+    let r = Receipt::sign(
+        &fixtures::store(),
+        sealcam_core::envelope::EnvelopeId([0x42; 16]),
+        *blake3::hash(b"x").as_bytes(),
+        5_117_591,
+        fixtures::NOW,
+    );
     c.put("receipt", "one", r.to_json().as_bytes())?;
 
     let code = OneTimeCode::parse(CODE).ok_or("fixture code")?;
     let pin = "sha256/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let org_id = fixtures::org().public().id();
-    c.put("enrolment_payload", "one", format!("sealcam-enrol:v1;url=https://store.example:8443;pin={pin};org={org_id};code={CODE}").as_bytes())?;
-    c.put("enrolment_payload", "ip", format!("  sealcam-enrol:v1;url=https://127.0.0.1:8443/;pin={pin};org={org_id};code={CODE}\n").as_bytes())?;
-    c.put("enrolment_payload", "code-typed", b"abcd efgh jkmn pqrs tvwx yz01 2345 67lo")?;
+    c.put(
+        "enrolment_payload",
+        "one",
+        format!(
+            "sealcam-enrol:v1;url=https://store.example:8443;pin={pin};org={org_id};code={CODE}"
+        )
+        .as_bytes(),
+    )?;
+    c.put(
+        "enrolment_payload",
+        "ip",
+        format!(
+            "  sealcam-enrol:v1;url=https://127.0.0.1:8443/;pin={pin};org={org_id};code={CODE}\n"
+        )
+        .as_bytes(),
+    )?;
+    c.put(
+        "enrolment_payload",
+        "code-typed",
+        b"abcd efgh jkmn pqrs tvwx yz01 2345 67lo",
+    )?;
 
-    c.put("api_body", "enrol", &prefixed(0, &serde_json::to_vec(&EnrolRequest::new(&code, &fixtures::device()))?))?;
-    c.put("api_body", "create-enrolment", &prefixed(1, &serde_json::to_vec(&CreateEnrolment {
-        clinician: fixtures::clinician(),
-        expires_in_secs: Some(86_400),
-    })?))?;
-    c.put("api_body", "bootstrap", &prefixed(2, &serde_json::to_vec(&BootstrapRequest {
-        code: CodeInput::from(&code),
-        org_key: fixtures::org().public(),
-    })?))?;
-    c.put("api_body", "add-staff", &prefixed(4, &serde_json::to_vec(&AddStaff {
-        auth_key: fixtures::staff().public(),
-        name: StaffName::new("Records Team A").ok_or("staff name")?,
-        recipient: fixtures::identity().recipient(),
-    })?))?;
+    c.put(
+        "api_body",
+        "enrol",
+        &prefixed(
+            0,
+            &serde_json::to_vec(&EnrolRequest::new(&code, &fixtures::device()))?,
+        ),
+    )?;
+    c.put(
+        "api_body",
+        "create-enrolment",
+        &prefixed(
+            1,
+            &serde_json::to_vec(&CreateEnrolment {
+                clinician: fixtures::clinician(),
+                expires_in_secs: Some(86_400),
+            })?,
+        ),
+    )?;
+    c.put(
+        "api_body",
+        "bootstrap",
+        &prefixed(
+            2,
+            &serde_json::to_vec(&BootstrapRequest {
+                code: CodeInput::from(&code),
+                org_key: fixtures::org().public(),
+            })?,
+        ),
+    )?;
+    c.put(
+        "api_body",
+        "add-staff",
+        &prefixed(
+            4,
+            &serde_json::to_vec(&AddStaff {
+                auth_key: fixtures::staff().public(),
+                name: StaffName::new("Records Team A").ok_or("staff name")?,
+                recipient: fixtures::identity().recipient(),
+            })?,
+        ),
+    )?;
     Ok(())
 }
 
@@ -285,7 +442,9 @@ fn records(c: &Corpus) -> Result<()> {
 
 fn main() -> Result<()> {
     let mut args = std::env::args_os().skip(1);
-    let out = args.next().ok_or("usage: sealcam-fuzz-seeds <corpus dir> [<vectors dir>]")?;
+    let out = args
+        .next()
+        .ok_or("usage: sealcam-fuzz-seeds <corpus dir> [<vectors dir>]")?;
     let vectors = args.next().map(PathBuf::from);
     let c = Corpus(PathBuf::from(out));
     envelopes(&c, vectors.as_deref().filter(|d| d.is_dir()))?;
