@@ -18,7 +18,7 @@ photo="${SEALCAM_BENCH_INPUTS:-$repo/bench-inputs}/photo-12mp.jpg"
 if [[ ! -f "$photo" ]]; then
     "$repo/scripts/gen-bench-inputs.sh"
 fi
-cargo build --quiet --release -p sealcam -p sealcam-store --manifest-path "$repo/Cargo.toml"
+"$repo/scripts/build-release.sh"
 bin="$repo/target/release"
 work="$(mktemp -d)"
 store_pid=""

@@ -52,7 +52,7 @@ done
 [[ -s "$input" ]] || die "$input not found: run scripts/gen-bench-inputs.sh first"
 
 echo "bench-seal-cli: building sealcam (release)..." >&2
-(cd "$repo" && cargo build --release --quiet -p sealcam)
+"$repo/scripts/build-release.sh"
 target_dir="$(cd "$repo" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 sealcam="${target_dir:-$repo/target}/release/sealcam"

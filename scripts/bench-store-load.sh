@@ -27,8 +27,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-nice cargo build --release --quiet -p sealcam-store --bin sealcam-store
-nice cargo build --release --quiet -p sealcam-tests --bin store-load
+nice "$repo/scripts/build-release.sh"
 export SEALCAM_STORE_BIN="$repo/target/release/sealcam-store"
 echo "command: scripts/bench-store-load.sh $*"
 exec "$repo/target/release/store-load" "$@"
