@@ -64,7 +64,8 @@ const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-s
   + "frame-ancestors 'none'";
 
 function run(cmd, args, { input, cwd } = {}) {
-  const r = spawnSync(cmd, args, { input, cwd, encoding: 'buffer', maxBuffer: 1 << 28 });
+  const r = spawnSync(cmd, args, { input: input === undefined ? undefined : Buffer.from(input),
+    cwd, maxBuffer: 1 << 28 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
@@ -161,8 +162,9 @@ function storeRequest(store, method, route, { token, body } = {}) {
 }
 
 // The deployment: the README walkthrough's steps, with the real binaries.
-async function deploy(dir) {
+async function deploy(dir, t) {
   const store = await startStore(dir);
+  t.after(() => store.child.kill('SIGTERM'));
   const admin = (args, input) => run(SEALCAM, ['admin', '--admin-home', path.join(dir, 'admin'), ...args],
     { input });
   const orgKeyFile = path.join(dir, 'org.key');
@@ -184,6 +186,9 @@ async function deploy(dir) {
   const home = path.join(dir, 'device');
   ok(run(SEALCAM, ['device', 'enroll', '-', '--home', home], { input: payload }), 'device enroll');
   ok(admin(['devices', 'approve', '--all']), 'devices approve');
+  // The device learns it is approved (certificate, directory) on refresh.
+  assert.match(ok(run(SEALCAM, ['device', 'status', '--home', home]), 'device status'),
+    /approved: yes/);
   const linkOut = ok(run(SEALCAM, ['link', 'create', '--home', home, '--no-qr',
     '--max-uploads', String(PHOTOS.length)]), 'link create');
   const url = linkOut.split('\n').find((l) => l.includes('/p#'));
@@ -205,6 +210,12 @@ const TYPES = {
 function serve() {
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url, 'http://x');
+    if (pathname === '/favicon.ico') {
+      // The browser asks for one by itself; there is none.
+      res.writeHead(204, { 'content-security-policy': CSP });
+      res.end();
+      return;
+    }
     let root = PAGE_DIR;
     let rel = pathname;
     if (pathname.startsWith('/harness/')) {
@@ -247,7 +258,8 @@ test('a photo sealed in Chromium for a patient link opens, matches strip and is 
       assert.ok(fs.existsSync(file), `${what} is missing: ${file}`);
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealcam-web-'));
-    const dep = await deploy(dir);
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dep = await deploy(dir, t);
     const server = await serve();
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -257,8 +269,6 @@ test('a photo sealed in Chromium for a patient link opens, matches strip and is 
     t.after(async () => {
       await browser.close();
       server.close();
-      dep.store.child.kill('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     // What the page fetches with the link's token.
@@ -321,7 +331,7 @@ test('a photo sealed in Chromium for a patient link opens, matches strip and is 
       // Opened outside the browser with the team's key.
       const image = path.join(out, `${name}.opened`);
       const recordFile = path.join(out, `${name}.record.json`);
-      ok(run(SEALCAM, ['open', envFile, '-i', dep.identity, '-o', image, '--record', recordFile,
+      ok(run(SEALCAM, ['open', envFile, '-i', dep.identity, '-o', image, '--record-out', recordFile,
         '--org', dep.orgKey, '--allow-unverified']), `open ${name}`);
       const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
       assert.equal(record.source, 'patient_link', name);
