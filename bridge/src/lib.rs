@@ -12,6 +12,7 @@
 //! - Pure functions (no clock, no files, no network; the time is a
 //!   parameter): [`version`], [`validate_nhs_number`], [`check_draft`],
 //!   [`sanitize`], [`seal_to_recipients`], [`seal_to_directory`],
+//!   [`seal_for_link`],
 //!   [`verify_directory`], [`inspect`]. With `default-features = false`
 //!   this is all there is, and the crate builds for
 //!   `wasm32-unknown-unknown` (the patient page).
@@ -38,8 +39,8 @@ pub use error::BridgeError;
 pub use image::{sanitize, SanitizeResult};
 pub use record::{check_draft, validate_nhs_number};
 pub use seal::{
-    inspect, seal_to_directory, seal_to_recipients, verify_directory, DirectoryEntryJson,
-    DirectoryJson, SealResult,
+    inspect, seal_for_link, seal_to_directory, seal_to_recipients, verify_directory,
+    DirectoryEntryJson, DirectoryJson, SealResult,
 };
 pub use sealcam_core::ErrorCode;
 

@@ -2,11 +2,13 @@
 //! envelope through the one pipeline, `sealcam_core::capture::capture`;
 //! and reading an envelope's routing header.
 
-use sealcam_core::capture;
+use sealcam_core::capture::{self, RecordDraft};
 use sealcam_core::envelope::{self, Signer};
 use sealcam_core::keys::{
-    CertificateError, OrgId, OrgPublicKey, Recipient, RecipientDirectory, SignedDirectory,
+    CertificateError, LinkCapability, LinkCreator, OrgId, OrgPublicKey, Recipient,
+    RecipientDirectory, SignedDirectory,
 };
+use sealcam_core::record::Source;
 use sealcam_core::sanitize;
 use sealcam_core::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -115,6 +117,103 @@ pub fn seal_to_directory(
     seal_unsigned(image, draft_json, &recipients, now_unix)
 }
 
+/// The patient page's seal for a link: a `patient_link` record carrying
+/// the link's `capability` (the bytes `GET /v1/link` serves, decoded from
+/// base64url), sealed to the capability's recipients.
+///
+/// The store serves the organisation key, the directory and the
+/// capability, so none is trusted: `org_key` must have the fingerprint
+/// `org_id` (from the link's URL fragment), `directory` must verify under
+/// it at `now_unix` (as [`seal_to_directory`]), the capability must be
+/// made for that organisation and its signature must verify (a device
+/// creator's certificate against `org_key` at the link's creation time; a
+/// staff creator's signature under the key it names, which only a records
+/// workstation that trusts that key can judge). Every recipient the
+/// capability names must be in the directory, which gives its public key;
+/// the envelope goes to exactly those recipients, so the store accepts it
+/// for the link and `sealcam records pull` files it as a verified patient
+/// upload. The link's lifetime and upload count are the store's to judge
+/// (with its clock), not the page's.
+///
+/// The draft's `source` must be `patient_link`; it may leave out
+/// `clinician` when a device made the link (the clinician its certificate
+/// names); a `link_capability` in the draft must be this capability.
+/// `image` is consumed and wiped.
+///
+/// Errors: `invalid_argument` (`org_key`, `org_id`, `now_unix`),
+/// `untrusted` (the key is not the link's; the directory or capability is
+/// malformed, for another organisation or not signed as it claims),
+/// `no_directory` (expired), `bad_recipients` (a recipient of the link is
+/// not in the directory), `record_invalid` (not a `patient_link` draft, or
+/// another capability in it), then those of [`seal_to_recipients`].
+pub fn seal_for_link(
+    image: Vec<u8>,
+    draft_json: &str,
+    capability: &[u8],
+    directory: &[u8],
+    org_key: &str,
+    org_id: &str,
+    now_unix: u64,
+) -> Result<SealResult, BridgeError> {
+    let image = Zeroizing::new(image);
+    let org = checked_org(org_key, org_id)?;
+    let dir = verified_directory(directory, &org, now_unix)?;
+    let untrusted = |why: &str| {
+        BridgeError::new(
+            ErrorCode::Untrusted,
+            format!("the link's capability {why}; refusing to seal"),
+        )
+    };
+    let cap = LinkCapability::from_bytes(capability).map_err(|_| untrusted("is malformed"))?;
+    let staff_key = match cap.creator() {
+        LinkCreator::Device(_) => Vec::new(),
+        LinkCreator::Staff(key) => vec![*key],
+    };
+    cap.verify_creator(&org, &staff_key)
+        .map_err(|e| untrusted(&format!("does not verify ({e})")))?;
+    let recipients = cap
+        .terms()
+        .recipients
+        .iter()
+        .map(|id| {
+            dir.entries
+                .iter()
+                .find(|e| e.recipient.id() == *id)
+                .map(|e| e.recipient)
+                .ok_or_else(|| {
+                    BridgeError::new(
+                        ErrorCode::BadRecipients,
+                        "the link names a recipient the organisation's directory no longer \
+                         lists; ask the clinic for a new link",
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let default_clinician = match cap.creator() {
+        LinkCreator::Device(cert) => Some(cert.clinician()),
+        LinkCreator::Staff(_) => None,
+    };
+    let mut draft = parse_draft(draft_json, default_clinician, time_at(now_unix)?)?;
+    if draft.source != Source::PatientLink {
+        return Err(BridgeError::new(
+            ErrorCode::RecordInvalid,
+            "a link upload's draft must have source patient_link",
+        ));
+    }
+    if draft
+        .link_capability
+        .as_deref()
+        .is_some_and(|c| c != capability)
+    {
+        return Err(BridgeError::new(
+            ErrorCode::RecordInvalid,
+            "the draft carries another link_capability than the link's",
+        ));
+    }
+    draft.link_capability = Some(capability.to_vec());
+    seal_draft(image, &draft, &recipients, now_unix)
+}
+
 /// The checks of [`seal_to_directory`] alone, to show the patient who the
 /// photo will go to before they fill in the form. Returns
 /// `{"version", "expires_at", "recipients": [{"name", "role", "id"}]}`.
@@ -166,6 +265,11 @@ fn checked_directory(
     org_id: &str,
     now_unix: u64,
 ) -> Result<RecipientDirectory, BridgeError> {
+    verified_directory(directory, &checked_org(org_key, org_id)?, now_unix)
+}
+
+/// The organisation key, once it has the fingerprint from the link.
+fn checked_org(org_key: &str, org_id: &str) -> Result<OrgPublicKey, BridgeError> {
     let org_id: OrgId = org_id
         .trim()
         .parse()
@@ -179,13 +283,22 @@ fn checked_directory(
             "the organisation key is not the one named in the link; refusing to seal",
         ));
     }
+    Ok(org_key)
+}
+
+/// The directory, once it verifies under `org_key` at `now_unix`.
+fn verified_directory(
+    directory: &[u8],
+    org_key: &OrgPublicKey,
+    now_unix: u64,
+) -> Result<RecipientDirectory, BridgeError> {
     let signed = SignedDirectory::from_bytes(directory).map_err(|e| {
         BridgeError::new(
             ErrorCode::Untrusted,
             format!("the recipient directory is malformed ({e}); refusing to seal"),
         )
     })?;
-    match signed.verify(&org_key, now_unix) {
+    match signed.verify(org_key, now_unix) {
         Ok(dir) => Ok(dir.clone()),
         Err(CertificateError::Expired) => Err(BridgeError::new(
             ErrorCode::NoDirectory,
@@ -200,15 +313,26 @@ fn checked_directory(
 
 /// The pipeline, unsigned. `image` is wiped whatever happens.
 fn seal_unsigned(
-    mut image: Zeroizing<Vec<u8>>,
+    image: Zeroizing<Vec<u8>>,
     draft_json: &str,
     recipients: &[Recipient],
     now_unix: u64,
 ) -> Result<SealResult, BridgeError> {
     let draft = parse_draft(draft_json, None, time_at(now_unix)?)?;
+    seal_draft(image, &draft, recipients, now_unix)
+}
+
+/// The pipeline, unsigned, for a parsed draft. `image` is wiped whatever
+/// happens.
+fn seal_draft(
+    mut image: Zeroizing<Vec<u8>>,
+    draft: &RecordDraft,
+    recipients: &[Recipient],
+    now_unix: u64,
+) -> Result<SealResult, BridgeError> {
     let captured = capture::capture(
         std::mem::take(&mut *image),
-        &draft,
+        draft,
         recipients,
         Signer::Unsigned,
         now_unix,

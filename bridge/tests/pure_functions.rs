@@ -5,11 +5,15 @@ mod support;
 
 use sealcam_bridge::json::RoutingJson;
 use sealcam_bridge::{
-    check_draft, inspect, sanitize, seal_to_directory, seal_to_recipients, validate_nhs_number,
-    verify_directory, version, BridgeError, DirectoryJson, ErrorCode,
+    check_draft, inspect, sanitize, seal_for_link, seal_to_directory, seal_to_recipients,
+    validate_nhs_number, verify_directory, version, BridgeError, DirectoryJson, ErrorCode,
 };
 use sealcam_core::envelope::{self, Sender};
-use sealcam_core::keys::{OrgSigningKey, RecipientIdentity};
+use sealcam_core::keys::{
+    DeviceCertificate, DeviceSigningKey, LinkCapability, LinkSigner, LinkTerms, OrgSigningKey,
+    RecipientIdentity, StaffSigningKey,
+};
+use sealcam_core::record::{Clinician, RegistrationBody, Source};
 use support::*;
 
 fn code<T: std::fmt::Debug>(r: Result<T, BridgeError>) -> ErrorCode {
@@ -401,4 +405,213 @@ fn inspect_refusals() {
     let mut v2 = e.clone();
     v2[8] = 2;
     assert_eq!(code(inspect(&v2)), ErrorCode::EnvelopeUnsupportedVersion);
+}
+
+/// A link capability for `recipients`, made by a device certified for
+/// "Dr Sam Fictional" (or by a staff key), valid around [`NOW`].
+fn capability(
+    org: &OrgSigningKey,
+    recipients: &[RecipientIdentity],
+    staff: Option<&StaffSigningKey>,
+) -> Vec<u8> {
+    let terms = LinkTerms {
+        org_id: org.public().id(),
+        link_id: [9; 16],
+        created_at: NOW - 60,
+        expires_at: NOW + 86_400,
+        max_uploads: 5,
+        max_bytes: 32 << 20,
+        context_blake3: [0; 32],
+        recipients: recipients.iter().map(|r| r.recipient().id()).collect(),
+    };
+    let cap = match staff {
+        Some(key) => LinkCapability::sign(terms, LinkSigner::Staff(key)),
+        None => {
+            let key = DeviceSigningKey::generate();
+            let clinician = Clinician::new("Dr Sam Fictional", RegistrationBody::Gmc, "9999999")
+                .expect("a valid clinician");
+            let certificate =
+                DeviceCertificate::issue(org, &key.public(), &clinician, NOW - 600, NOW + 86_400)
+                    .expect("issue");
+            LinkCapability::sign(
+                terms,
+                LinkSigner::Device {
+                    key: &key,
+                    certificate: &certificate,
+                },
+            )
+        }
+    };
+    cap.expect("sign").to_bytes()
+}
+
+#[test]
+fn seal_for_link_seals_a_patient_link_record_to_the_links_recipients() {
+    let org = OrgSigningKey::generate();
+    let team = [
+        RecipientIdentity::generate(),
+        RecipientIdentity::generate(),
+        RecipientIdentity::generate(),
+    ];
+    let dir = directory(&org, &team).to_bytes();
+    let key = org.public().to_string();
+    let fingerprint = org.public().id().to_string();
+    // The link names two of the directory's three recipients.
+    let cap = capability(&org, &team[..2], None);
+    let Some(photo) = photo() else { return };
+    let stripped = sanitize(photo.clone()).expect("strip").image.clone();
+
+    // No clinician in the draft: the link's creator, from its certificate.
+    let sealed = seal_for_link(
+        photo.clone(),
+        &text(&draft()),
+        &cap,
+        &dir,
+        &key,
+        &fingerprint,
+        NOW,
+    )
+    .expect("seal");
+    let header: RoutingJson =
+        serde_json::from_str(&inspect(&sealed.envelope).expect("inspect")).expect("JSON");
+    assert_eq!(
+        header.recipients,
+        vec![
+            team[0].recipient().id().to_string(),
+            team[1].recipient().id().to_string()
+        ],
+        "exactly the link's recipients"
+    );
+    assert_eq!(header.sender, None);
+    for who in &team[..2] {
+        let opened = envelope::open(&sealed.envelope, who, None).expect("a recipient opens it");
+        assert!(matches!(opened.sender, Sender::Unsigned));
+        assert_eq!(opened.record.source(), Source::PatientLink);
+        assert_eq!(opened.record.link_capability(), Some(&cap[..]));
+        assert_eq!(opened.record.clinician().name, "Dr Sam Fictional");
+        assert_eq!(
+            &opened.image[..],
+            &stripped[..],
+            "stripped once, as sanitize"
+        );
+        // What `records pull` checks: the capability vouches for it.
+        LinkCapability::from_bytes(opened.record.link_capability().expect("carried"))
+            .expect("parses")
+            .vouches_for(&org.public(), &[], NOW, &[who.recipient().id()])
+            .expect("vouches");
+    }
+    assert!(envelope::open(&sealed.envelope, &team[2], None).is_err());
+
+    // A staff-made link: the draft names the clinician; the same
+    // capability in the draft is accepted.
+    let staff = StaffSigningKey::generate();
+    let staff_cap = capability(&org, &team[..1], Some(&staff));
+    let mut d = draft_with_clinician();
+    d["link_capability"] = serde_json::json!(b64url(&staff_cap));
+    seal_for_link(
+        photo.clone(),
+        &text(&d),
+        &staff_cap,
+        &dir,
+        &key,
+        &fingerprint,
+        NOW,
+    )
+    .expect("a staff link");
+    assert_eq!(
+        code(seal_for_link(
+            photo.clone(),
+            &text(&draft()),
+            &staff_cap,
+            &dir,
+            &key,
+            &fingerprint,
+            NOW
+        )),
+        ErrorCode::ClinicianInvalid,
+        "a staff link names no clinician: the draft must"
+    );
+}
+
+#[test]
+fn seal_for_link_refusals() {
+    let org = OrgSigningKey::generate();
+    let team = [RecipientIdentity::generate(), RecipientIdentity::generate()];
+    let dir = directory(&org, &team[..1]).to_bytes();
+    let key = org.public().to_string();
+    let fingerprint = org.public().id().to_string();
+    let good = capability(&org, &team[..1], None);
+    let photo = photo().unwrap_or_default();
+    let draft = text(&draft());
+    let seal = |cap: &[u8], draft: &str| {
+        seal_for_link(photo.clone(), draft, cap, &dir, &key, &fingerprint, NOW)
+    };
+
+    let mut tampered = good.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1; // the signature
+    let other_org = capability(&OrgSigningKey::generate(), &team[..1], None);
+    let outside = capability(&org, &team, None);
+    let mut device_capture = serde_json::from_str::<serde_json::Value>(&draft).expect("JSON");
+    device_capture["source"] = serde_json::json!("device_capture");
+    let mut another = serde_json::from_str::<serde_json::Value>(&draft).expect("JSON");
+    another["link_capability"] = serde_json::json!(b64url(&other_org));
+    let cases = [
+        (seal(b"", &draft), ErrorCode::Untrusted),
+        (seal(&good[..good.len() - 1], &draft), ErrorCode::Untrusted),
+        (seal(&tampered, &draft), ErrorCode::Untrusted),
+        (seal(&other_org, &draft), ErrorCode::Untrusted),
+        // The link names a recipient the directory does not list.
+        (seal(&outside, &draft), ErrorCode::BadRecipients),
+        (
+            seal(&good, &text(&device_capture)),
+            ErrorCode::RecordInvalid,
+        ),
+        (seal(&good, &text(&another)), ErrorCode::RecordInvalid),
+        // The organisation checks come first, as for seal_to_directory.
+        (
+            seal_for_link(
+                photo.clone(),
+                &draft,
+                &good,
+                &dir,
+                &key,
+                &"0".repeat(32),
+                NOW,
+            ),
+            ErrorCode::Untrusted,
+        ),
+        (
+            seal_for_link(
+                photo.clone(),
+                &draft,
+                &good,
+                &directory_until(&org, &team[..1], NOW - 1).to_bytes(),
+                &key,
+                &fingerprint,
+                NOW,
+            ),
+            ErrorCode::NoDirectory,
+        ),
+        (
+            seal_for_link(
+                b"not a photo".to_vec(),
+                &draft,
+                &good,
+                &dir,
+                &key,
+                &fingerprint,
+                NOW,
+            ),
+            ErrorCode::NotAnImage,
+        ),
+    ];
+    for (i, (result, expected)) in cases.into_iter().enumerate() {
+        assert_eq!(code(result), expected, "case {i}");
+    }
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
