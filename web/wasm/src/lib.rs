@@ -23,12 +23,12 @@
 //! Times (`now_unix`) are `u64` (a `BigInt` in JavaScript): the module
 //! reads no clock (in a browser `SystemTime::now` traps).
 //!
-//! There is no `unsafe` block: Rust never dereferences a pointer that
+//! There is no block of unchecked code: Rust never dereferences a pointer that
 //! JavaScript gave it. The addresses handed out are of buffers the module
 //! keeps alive until they are freed ([`sealcam_ptr`] exposes their
 //! provenance), and JavaScript writes to and reads from them between
-//! calls, as any host writes to linear memory. The only unsafe-code lint
-//! this crate allows is `#[no_mangle]` on the exports.
+//! calls, as any host writes to linear memory. The one `unsafe_code` lint
+//! this crate allows is for `#[no_mangle]` on the exports.
 //!
 //! # Panics
 //!
@@ -160,7 +160,7 @@ struct SealJson<'a> {
     report: serde_json::Value,
 }
 
-/// The exports. `#[no_mangle]` is the only unsafe-code lint allowed: it
+/// The exports. `#[no_mangle]` is the one `unsafe_code` lint allowed: it
 /// names each function in the module's export table (all start with
 /// `sealcam_`, so they cannot clash with another symbol).
 #[allow(unsafe_code)]
